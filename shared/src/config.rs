@@ -1,0 +1,456 @@
+//! Configuration: environment variables read once at cold start into typed,
+//! validated settings. A function refuses to start (and says which variable is
+//! wrong, never its value) rather than run with a missing or weak key.
+
+use std::collections::HashMap;
+
+use secrecy::SecretString;
+
+use crate::keys::{self, KeyError, SigningAlgorithm};
+use crate::passwords::{self, PasswordHasher};
+use crate::store::StoreSettings;
+use crate::tokens::{TokenSigner, TokenVerifier};
+
+/// Default access-token lifetime: 15 minutes.
+pub const DEFAULT_ACCESS_TOKEN_TTL_SECONDS: u64 = 900;
+/// Longest access-token lifetime accepted: 1 hour.
+pub const MAX_ACCESS_TOKEN_TTL_SECONDS: u64 = 3600;
+/// Shortest access-token lifetime accepted: 1 minute.
+pub const MIN_ACCESS_TOKEN_TTL_SECONDS: u64 = 60;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error("{var}: {source}")]
+    Key {
+        var: &'static str,
+        #[source]
+        source: KeyError,
+    },
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        reason: reason.into(),
+    }
+}
+
+/// Where settings come from: the process environment in production, a map in tests.
+pub trait Environment {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Environment for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+/// Reads a variable; empty counts as unset.
+fn read(env: &dyn Environment, name: &str) -> Option<String> {
+    env.get(name).filter(|v| !v.trim().is_empty())
+}
+
+fn required(env: &dyn Environment, name: &'static str) -> Result<String, ConfigError> {
+    read(env, name).ok_or(ConfigError::Missing(name))
+}
+
+fn number<T: std::str::FromStr>(
+    env: &dyn Environment,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match read(env, name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| invalid(name, "not a number")),
+    }
+}
+
+/// Settings every function shares: who we are and how strict to be.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// `AUTH_ISSUER`: the `iss` of every token, an `https` URL without query or
+    /// fragment (RFC 8414 §2). `http` only in development mode.
+    pub issuer: String,
+    /// `AUTH_AUDIENCE`: the `aud` of every token: the API the tokens are for.
+    pub audience: String,
+    /// `AUTH_REALM`: the realm in `WWW-Authenticate` challenges (RFC 6750 §3).
+    pub realm: String,
+    /// `AUTH_DEVELOPMENT_MODE=true` relaxes the production-only checks (http issuer,
+    /// bcrypt cost below 10). Never set it in AWS.
+    pub development_mode: bool,
+}
+
+impl ServiceSettings {
+    pub fn from_env(env: &dyn Environment) -> Result<Self, ConfigError> {
+        let development_mode = match read(env, "AUTH_DEVELOPMENT_MODE").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => return Err(invalid("AUTH_DEVELOPMENT_MODE", "must be true or false")),
+        };
+        let issuer = required(env, "AUTH_ISSUER")?;
+        check_issuer(&issuer, development_mode)?;
+        let audience = required(env, "AUTH_AUDIENCE")?;
+        if audience.chars().any(|c| c.is_control()) {
+            return Err(invalid("AUTH_AUDIENCE", "contains control characters"));
+        }
+        let realm = read(env, "AUTH_REALM").unwrap_or_else(|| audience.clone());
+        Ok(ServiceSettings {
+            issuer,
+            audience,
+            realm,
+            development_mode,
+        })
+    }
+}
+
+fn check_issuer(issuer: &str, development_mode: bool) -> Result<(), ConfigError> {
+    let var = "AUTH_ISSUER";
+    let uri: http::Uri = issuer.parse().map_err(|_| invalid(var, "not a URL"))?;
+    let scheme_ok = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => development_mode,
+        _ => false,
+    };
+    if !scheme_ok {
+        return Err(invalid(
+            var,
+            "must be an https URL (http only in development mode)",
+        ));
+    }
+    if uri.host().is_none() || uri.query().is_some() || issuer.contains('#') {
+        return Err(invalid(
+            var,
+            "must be a URL with a host and no query or fragment",
+        ));
+    }
+    if issuer.ends_with('/') {
+        // `iss` is compared as a plain string; a trailing slash is a classic mismatch
+        // with API Gateway's JWT authorizer and RFC 8414 metadata.
+        return Err(invalid(var, "must not end with '/'"));
+    }
+    Ok(())
+}
+
+/// `JWT_ALGORITHM`: ES256 (default), RS256, or HS256.
+fn algorithm(env: &dyn Environment) -> Result<SigningAlgorithm, ConfigError> {
+    match read(env, "JWT_ALGORITHM") {
+        None => Ok(SigningAlgorithm::Es256),
+        Some(v) => SigningAlgorithm::parse(v.trim())
+            .ok_or_else(|| invalid("JWT_ALGORITHM", "must be ES256, RS256 or HS256")),
+    }
+}
+
+/// `ACCESS_TOKEN_TTL_SECONDS`: 60 to 3600, default 900.
+pub fn access_token_ttl(env: &dyn Environment) -> Result<u64, ConfigError> {
+    let ttl = number(
+        env,
+        "ACCESS_TOKEN_TTL_SECONDS",
+        DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    )?;
+    if !(MIN_ACCESS_TOKEN_TTL_SECONDS..=MAX_ACCESS_TOKEN_TTL_SECONDS).contains(&ttl) {
+        return Err(invalid(
+            "ACCESS_TOKEN_TTL_SECONDS",
+            "must be between 60 and 3600",
+        ));
+    }
+    Ok(ttl)
+}
+
+/// The signer from `JWT_ALGORITHM`, `JWT_SIGNING_KEY` (PEM, or the HS256 secret) and
+/// `JWT_SIGNING_KEY_ID` (the `kid`).
+pub fn token_signer(
+    env: &dyn Environment,
+    service: &ServiceSettings,
+) -> Result<TokenSigner, ConfigError> {
+    let algorithm = algorithm(env)?;
+    let material = SecretString::from(required(env, "JWT_SIGNING_KEY")?);
+    let key = keys::signing_key(algorithm, &material).map_err(|source| ConfigError::Key {
+        var: "JWT_SIGNING_KEY",
+        source,
+    })?;
+    let key_id = required(env, "JWT_SIGNING_KEY_ID")?;
+    check_key_id(&key_id)?;
+    TokenSigner::new(
+        algorithm,
+        key_id,
+        key,
+        service.issuer.clone(),
+        service.audience.clone(),
+        access_token_ttl(env)?,
+    )
+    .map_err(|_| invalid("JWT_SIGNING_KEY", "cannot sign with this key"))
+}
+
+fn check_key_id(key_id: &str) -> Result<(), ConfigError> {
+    let ok = !key_id.is_empty()
+        && key_id.len() <= 64
+        && key_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "JWT_SIGNING_KEY_ID",
+            "1 to 64 characters from A-Z a-z 0-9 - _ .",
+        ))
+    }
+}
+
+/// The verifier from `JWT_ALGORITHM` and `JWT_VERIFICATION_KEYS`: a JSON object
+/// mapping each `kid` to its PEM public key (or, for HS256, its secret). List the
+/// current key and, during a rotation, the previous one.
+pub fn token_verifier(
+    env: &dyn Environment,
+    service: &ServiceSettings,
+) -> Result<TokenVerifier, ConfigError> {
+    let var = "JWT_VERIFICATION_KEYS";
+    let algorithm = algorithm(env)?;
+    let raw = required(env, var)?;
+    let entries: HashMap<String, String> = serde_json::from_str(&raw)
+        .map_err(|_| invalid(var, "must be a JSON object of key id to key"))?;
+    if entries.is_empty() {
+        return Err(invalid(var, "lists no key"));
+    }
+    let mut keys_by_id = HashMap::new();
+    for (key_id, material) in entries {
+        check_key_id(&key_id).map_err(|_| invalid(var, "a key id is malformed"))?;
+        let key = keys::verification_key(algorithm, &material)
+            .map_err(|source| ConfigError::Key { var, source })?;
+        keys_by_id.insert(key_id, key);
+    }
+    Ok(TokenVerifier::new(
+        algorithm,
+        keys_by_id,
+        &service.issuer,
+        &service.audience,
+    ))
+}
+
+/// `BCRYPT_COST`: default 12; below 10 only in development mode.
+pub fn password_hasher(
+    env: &dyn Environment,
+    service: &ServiceSettings,
+) -> Result<PasswordHasher, ConfigError> {
+    let var = "BCRYPT_COST";
+    let cost = number(env, var, passwords::DEFAULT_COST)?;
+    if cost < passwords::MIN_PRODUCTION_COST && !service.development_mode {
+        return Err(invalid(var, "must be at least 10 outside development mode"));
+    }
+    PasswordHasher::new(cost).map_err(|_| invalid(var, "must be between 4 and 31"))
+}
+
+/// `TABLE_NAME` and the optional `DYNAMODB_ENDPOINT` override.
+pub fn store_settings(env: &dyn Environment) -> Result<StoreSettings, ConfigError> {
+    Ok(StoreSettings {
+        table_name: required(env, "TABLE_NAME")?,
+        endpoint_url: read(env, "DYNAMODB_ENDPOINT"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn base() -> HashMap<String, String> {
+        env(&[
+            ("AUTH_ISSUER", "https://auth.example.com"),
+            ("AUTH_AUDIENCE", "https://api.example.com"),
+        ])
+    }
+
+    #[test]
+    fn service_settings_need_issuer_and_audience() {
+        assert_eq!(
+            ServiceSettings::from_env(&env(&[])).err(),
+            Some(ConfigError::Missing("AUTH_ISSUER"))
+        );
+        let s = ServiceSettings::from_env(&base()).unwrap();
+        assert_eq!(s.realm, "https://api.example.com");
+        assert!(!s.development_mode);
+    }
+
+    #[test]
+    fn issuer_must_be_https_without_query_fragment_or_trailing_slash() {
+        for bad in [
+            "http://auth.example.com",
+            "auth.example.com",
+            "https://a.example/?x=1",
+            "https://a.example/#f",
+            "https://a.example/",
+            "ftp://a",
+        ] {
+            let mut e = base();
+            e.insert("AUTH_ISSUER".into(), bad.into());
+            assert!(ServiceSettings::from_env(&e).is_err(), "{bad}");
+        }
+        let mut e = base();
+        e.insert("AUTH_ISSUER".into(), "http://127.0.0.1:3000".into());
+        assert!(ServiceSettings::from_env(&e).is_err());
+        e.insert("AUTH_DEVELOPMENT_MODE".into(), "true".into());
+        assert!(ServiceSettings::from_env(&e).is_ok());
+    }
+
+    #[test]
+    fn refuses_to_start_without_a_signing_key() {
+        let e = base();
+        let service = ServiceSettings::from_env(&e).unwrap();
+        assert_eq!(
+            token_signer(&e, &service).err(),
+            Some(ConfigError::Missing("JWT_SIGNING_KEY"))
+        );
+    }
+
+    #[test]
+    fn refuses_a_weak_hmac_secret_and_names_no_value() {
+        let mut e = base();
+        e.insert("JWT_ALGORITHM".into(), "HS256".into());
+        e.insert("JWT_SIGNING_KEY".into(), "short-secret".into());
+        e.insert("JWT_SIGNING_KEY_ID".into(), "k1".into());
+        let service = ServiceSettings::from_env(&e).unwrap();
+        let err = token_signer(&e, &service).err().unwrap();
+        assert!(matches!(
+            err,
+            ConfigError::Key {
+                source: KeyError::SecretTooShort(12),
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("short-secret"));
+    }
+
+    #[test]
+    fn unknown_algorithms_are_refused() {
+        for bad in ["none", "es256", "HS512", "PS256"] {
+            let mut e = base();
+            e.insert("JWT_ALGORITHM".into(), bad.into());
+            let service = ServiceSettings::from_env(&e).unwrap();
+            assert!(
+                matches!(
+                    token_signer(&e, &service),
+                    Err(ConfigError::Invalid {
+                        var: "JWT_ALGORITHM",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn signer_and_verifier_from_generated_keys() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let mut e = base();
+        e.insert(
+            "JWT_SIGNING_KEY".into(),
+            key.signing_key.expose_secret().to_owned(),
+        );
+        e.insert("JWT_SIGNING_KEY_ID".into(), key.key_id.clone());
+        let keys_json =
+            serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() });
+        e.insert("JWT_VERIFICATION_KEYS".into(), keys_json.to_string());
+        let service = ServiceSettings::from_env(&e).unwrap();
+        let signer = token_signer(&e, &service).unwrap();
+        let verifier = token_verifier(&e, &service).unwrap();
+        let token = signer
+            .issue("usr_1", None, None, &Default::default())
+            .unwrap();
+        assert!(verifier.verify(&token.access_token).is_ok());
+    }
+
+    #[test]
+    fn verification_keys_must_be_a_non_empty_json_object_of_public_keys() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let service = ServiceSettings::from_env(&base()).unwrap();
+        for (bad, private) in [
+            ("[]", false),
+            ("{}", false),
+            ("not json", false),
+            ("", true),
+        ] {
+            let mut e = base();
+            let value = if private {
+                serde_json::json!({"k": key.signing_key.expose_secret()}).to_string()
+            } else {
+                bad.to_owned()
+            };
+            e.insert("JWT_VERIFICATION_KEYS".into(), value);
+            assert!(token_verifier(&e, &service).is_err(), "{bad} {private}");
+        }
+    }
+
+    #[test]
+    fn token_lifetime_defaults_to_15_minutes_and_is_capped_at_an_hour() {
+        assert_eq!(access_token_ttl(&base()).unwrap(), 900);
+        for (v, ok) in [
+            ("60", true),
+            ("3600", true),
+            ("3601", false),
+            ("59", false),
+            ("x", false),
+        ] {
+            let mut e = base();
+            e.insert("ACCESS_TOKEN_TTL_SECONDS".into(), v.into());
+            assert_eq!(access_token_ttl(&e).is_ok(), ok, "{v}");
+        }
+    }
+
+    #[test]
+    fn bcrypt_cost_below_10_only_in_development_mode() {
+        let mut e = base();
+        assert_eq!(
+            password_hasher(&e, &ServiceSettings::from_env(&e).unwrap())
+                .unwrap()
+                .cost(),
+            12
+        );
+        e.insert("BCRYPT_COST".into(), "9".into());
+        assert!(password_hasher(&e, &ServiceSettings::from_env(&e).unwrap()).is_err());
+        e.insert("AUTH_DEVELOPMENT_MODE".into(), "true".into());
+        assert_eq!(
+            password_hasher(&e, &ServiceSettings::from_env(&e).unwrap())
+                .unwrap()
+                .cost(),
+            9
+        );
+        e.insert("BCRYPT_COST".into(), "40".into());
+        assert!(password_hasher(&e, &ServiceSettings::from_env(&e).unwrap()).is_err());
+    }
+
+    #[test]
+    fn store_settings_need_a_table() {
+        assert_eq!(
+            store_settings(&env(&[])).err(),
+            Some(ConfigError::Missing("TABLE_NAME"))
+        );
+        let s = store_settings(&env(&[
+            ("TABLE_NAME", "t"),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:1"),
+        ]))
+        .unwrap();
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
+    }
+}

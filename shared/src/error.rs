@@ -1,0 +1,63 @@
+//! The errors a request can end in. Each variant maps to exactly one HTTP status and
+//! OAuth error code in [`crate::http::error_response`]; nothing else decides that.
+
+use std::borrow::Cow;
+
+/// What went wrong with a request, as the client may learn it.
+///
+/// Descriptions are written for the client: they never carry a stored value, a
+/// table name, a hash or an upstream error message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// RFC 6749 §5.2 `invalid_request`: the request itself is malformed.
+    #[error("invalid_request: {0}")]
+    InvalidRequest(Cow<'static, str>),
+    /// RFC 6749 §5.2 `invalid_grant`: wrong password, unknown or disabled user. One
+    /// body for all of them, so that the answer reveals nothing about who exists.
+    #[error("invalid_grant")]
+    InvalidGrant,
+    /// RFC 6749 §5.2 `unsupported_grant_type`.
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    /// RFC 6749 §5.2 `invalid_scope`.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(Cow<'static, str>),
+    /// The method is not served by this endpoint (405, with `Allow`).
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    /// The body is larger than [`crate::oauth::MAX_BODY_BYTES`] (413).
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// RFC 6750 §3.1: the request carried no bearer token at all (401 with only the realm).
+    #[error("no bearer token")]
+    MissingToken,
+    /// RFC 6750 §3.1 `invalid_token`: expired, forged, malformed or revoked (401).
+    #[error("invalid_token: {0}")]
+    InvalidToken(&'static str),
+    /// A dependency (the table) is unreachable or throttled; retrying later may work (503).
+    #[error("temporarily_unavailable")]
+    TemporarilyUnavailable,
+    /// A bug or misconfiguration on our side (500). Details go to the log, never to the client.
+    #[error("server_error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::InvalidRequest(description.into())
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    /// A store that cannot be reached is a 503 the client may retry; anything else
+    /// from the store is our fault. The detail is logged where it happened.
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Unavailable(_) => ApiError::TemporarilyUnavailable,
+            other => {
+                tracing::error!(error = %other, "unexpected user store result");
+                ApiError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The Lambda adapter: API Gateway events (REST v1 and HTTP API v2, base64 bodies
+//! included, decoded by `lambda_http`) in, handler responses out.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lambda_http::Body;
+
+use crate::http::HttpResponse;
+use crate::routes::Endpoint;
+
+/// Turns a `lambda_http` request into the plain request the handlers take.
+pub fn to_http_request(request: lambda_http::Request) -> http::Request<Bytes> {
+    let (parts, body) = request.into_parts();
+    let bytes = match body {
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(binary) => Bytes::from(binary),
+        _ => Bytes::new(),
+    };
+    http::Request::from_parts(parts, bytes)
+}
+
+pub fn to_lambda_response(response: HttpResponse) -> lambda_http::Response<Body> {
+    response.map(Body::Text)
+}
+
+/// Serves one endpoint on the Lambda runtime until the runtime shuts the process down.
+pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), lambda_http::Error> {
+    let endpoint = Arc::new(endpoint);
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| {
+            let endpoint = Arc::clone(&endpoint);
+            async move {
+                let response = endpoint.handle(to_http_request(request)).await;
+                Ok::<_, lambda_http::Error>(to_lambda_response(response))
+            }
+        },
+    ))
+    .await
+}

@@ -1,0 +1,613 @@
+//! Access tokens: JWTs in the RFC 9068 profile, signed and verified following the
+//! JWT best current practice (RFC 8725).
+//!
+//! Verification trusts nothing in the token that chooses how it is verified: the
+//! algorithm is pinned by configuration (RFC 8725 §3.1), the key is picked only by
+//! `kid` from the configured set, headers that point at other keys (`jku`, `jwk`,
+//! `x5u`, `x5c`) or demand extensions (`crit`) are refused, and the `typ` must be
+//! `at+jwt` so that no other kind of JWT passes as an access token (RFC 8725 §3.11,
+//! RFC 9068 §4).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::SigningAlgorithm;
+use crate::oauth::ScopeSet;
+
+/// The JOSE `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 8725 leaves it to the
+/// deployment; 30 s covers NTP-synchronised hosts with margin).
+pub const CLOCK_SKEW_SECONDS: u64 = 30;
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// `aud` is a string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The claims of an access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    /// The user's id (never the username, which can be re-registered after deletion).
+    pub sub: String,
+    pub aud: Audience,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The case-folded username: the key `/users/me` reads the user by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// Why a token was refused. Each reason has a fixed description that is safe to
+/// send to the client in `error_description`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token is not an access token (typ must be at+jwt)")]
+    WrongType,
+    #[error("the token's algorithm is not accepted")]
+    WrongAlgorithm,
+    #[error("the token's key id is missing or unknown")]
+    UnknownKey,
+    #[error("the token carries a header this server does not accept")]
+    ForbiddenHeader,
+    #[error("the token's signature is invalid")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was issued by another issuer")]
+    WrongIssuer,
+    #[error("the token is meant for another audience")]
+    WrongAudience,
+    #[error("the token lacks a required claim")]
+    MissingClaim,
+    #[error("signing failed")]
+    SigningFailed,
+}
+
+impl TokenError {
+    pub fn description(self) -> &'static str {
+        match self {
+            TokenError::Malformed => "the token is malformed",
+            TokenError::WrongType => "the token is not an access token",
+            TokenError::WrongAlgorithm => "the token's algorithm is not accepted",
+            TokenError::UnknownKey => "the token's key id is missing or unknown",
+            TokenError::ForbiddenHeader => "the token carries a header this server does not accept",
+            TokenError::BadSignature => "the token's signature is invalid",
+            TokenError::Expired => "the token has expired",
+            TokenError::NotYetValid => "the token is not valid yet",
+            TokenError::WrongIssuer => "the token was issued by another issuer",
+            TokenError::WrongAudience => "the token is meant for another audience",
+            TokenError::MissingClaim => "the token lacks a required claim",
+            TokenError::SigningFailed => "signing failed",
+        }
+    }
+}
+
+/// A freshly issued access token.
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub claims: AccessTokenClaims,
+}
+
+/// Mints access tokens with one key. Only the token function holds one.
+pub struct TokenSigner {
+    algorithm: SigningAlgorithm,
+    key_id: String,
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+    lifetime_seconds: u64,
+}
+
+impl TokenSigner {
+    /// Builds the signer and signs one probe token, so that a key that parses but
+    /// cannot sign stops the function at start-up instead of failing every request.
+    pub fn new(
+        algorithm: SigningAlgorithm,
+        key_id: String,
+        key: EncodingKey,
+        issuer: String,
+        audience: String,
+        lifetime_seconds: u64,
+    ) -> Result<Self, TokenError> {
+        let signer = TokenSigner {
+            algorithm,
+            key_id,
+            key,
+            issuer,
+            audience,
+            lifetime_seconds,
+        };
+        signer.issue("probe", None, None, &ScopeSet::default())?;
+        Ok(signer)
+    }
+
+    pub fn issue(
+        &self,
+        subject: &str,
+        username: Option<&str>,
+        client_id: Option<&str>,
+        scope: &ScopeSet,
+    ) -> Result<IssuedToken, TokenError> {
+        let now = crate::now_unix();
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: Audience::One(self.audience.clone()),
+            exp: now + self.lifetime_seconds as i64,
+            iat: now,
+            jti: crate::random_token(16),
+            client_id: client_id.map(str::to_owned),
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            username: username.map(str::to_owned),
+        };
+        let mut header = Header::new(self.algorithm.jwt_algorithm());
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = Some(self.key_id.clone());
+        let access_token = jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|_| TokenError::SigningFailed)?;
+        Ok(IssuedToken {
+            access_token,
+            expires_in: self.lifetime_seconds,
+            claims,
+        })
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+}
+
+/// Verifies access tokens against a set of keys chosen by `kid`, so that a new key
+/// can be introduced while tokens signed by the previous one are still valid.
+pub struct TokenVerifier {
+    algorithm: SigningAlgorithm,
+    keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+/// The header fields we read ourselves before handing the token to `jsonwebtoken`.
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: Option<String>,
+    typ: Option<String>,
+    kid: Option<String>,
+    #[serde(flatten)]
+    other: HashMap<String, serde_json::Value>,
+}
+
+impl TokenVerifier {
+    pub fn new(
+        algorithm: SigningAlgorithm,
+        keys: HashMap<String, DecodingKey>,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
+        let mut validation = Validation::new(algorithm.jwt_algorithm());
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = CLOCK_SKEW_SECONDS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        TokenVerifier {
+            algorithm,
+            keys,
+            validation,
+        }
+    }
+
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES || token.split('.').count() != 3 {
+            return Err(TokenError::Malformed);
+        }
+        let header_segment = token.split('.').next().unwrap_or_default();
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header_segment)
+            .map_err(|_| TokenError::Malformed)?;
+        let header: RawHeader =
+            serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
+        // The exact, case-sensitive name: "none", "None", "HS256" on an ES256 server...
+        if header.alg.as_deref() != Some(self.algorithm.name()) {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(TokenError::WrongType);
+        }
+        if ["jku", "jwk", "x5u", "x5c", "crit"]
+            .iter()
+            .any(|name| header.other.contains_key(*name))
+        {
+            return Err(TokenError::ForbiddenHeader);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &self.validation)
+            .map_err(|e| map_jwt_error(e.kind()))?;
+        let claims = data.claims;
+        if claims.iat > crate::now_unix() + CLOCK_SKEW_SECONDS as i64 {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.sub.is_empty() || claims.jti.is_empty() {
+            return Err(TokenError::MissingClaim);
+        }
+        Ok(claims)
+    }
+}
+
+fn map_jwt_error(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::BadSignature,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::WrongAlgorithm,
+        // Base64, JSON, UTF-8, wrong segment count and key rejections alike.
+        _ => TokenError::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{self, GeneratedKey};
+    use secrecy::ExposeSecret;
+
+    const ISSUER: &str = "https://auth.example.com";
+    const AUDIENCE: &str = "https://api.example.com";
+
+    fn signer_for(key: &GeneratedKey, lifetime: u64) -> TokenSigner {
+        TokenSigner::new(
+            key.algorithm,
+            key.key_id.clone(),
+            keys::signing_key(key.algorithm, &key.signing_key).unwrap(),
+            ISSUER.into(),
+            AUDIENCE.into(),
+            lifetime,
+        )
+        .unwrap()
+    }
+
+    fn verifier_for(keys_: &[&GeneratedKey]) -> TokenVerifier {
+        let algorithm = keys_[0].algorithm;
+        let map = keys_
+            .iter()
+            .map(|k| {
+                (
+                    k.key_id.clone(),
+                    keys::verification_key(algorithm, k.verification_key.expose_secret()).unwrap(),
+                )
+            })
+            .collect();
+        TokenVerifier::new(algorithm, map, ISSUER, AUDIENCE)
+    }
+
+    fn b64(value: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+    }
+
+    /// Re-signs arbitrary header and claims with `key` (for forging tests).
+    fn sign_raw(
+        key: &GeneratedKey,
+        header: serde_json::Value,
+        claims: serde_json::Value,
+    ) -> String {
+        let mut h: Header = serde_json::from_value(header.clone()).unwrap();
+        h.alg = key.algorithm.jwt_algorithm();
+        let encoding = keys::signing_key(key.algorithm, &key.signing_key).unwrap();
+        let token = jsonwebtoken::encode(&h, &claims, &encoding).unwrap();
+        // Swap in the exact header we want, keeping the signature of the original
+        // only where the header is unchanged.
+        if serde_json::to_value(&h).unwrap() == header {
+            token
+        } else {
+            let parts: Vec<&str> = token.split('.').collect();
+            format!("{}.{}.{}", b64(&header), parts[1], parts[2])
+        }
+    }
+
+    fn valid_claims() -> serde_json::Value {
+        let now = crate::now_unix();
+        serde_json::json!({"iss": ISSUER, "sub": "usr_1", "aud": AUDIENCE, "exp": now + 600,
+            "iat": now, "jti": "j1"})
+    }
+
+    #[test]
+    fn rfc9068_tokens_round_trip_for_every_algorithm() {
+        for algorithm in [
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::Rs256,
+            SigningAlgorithm::Hs256,
+        ] {
+            let key = keys::generate(algorithm).unwrap();
+            let issued = signer_for(&key, 900)
+                .issue(
+                    "usr_1",
+                    Some("alice"),
+                    Some("web"),
+                    &ScopeSet::parse("read write").unwrap(),
+                )
+                .unwrap();
+            assert_eq!(issued.expires_in, 900);
+            let header = jsonwebtoken::decode_header(&issued.access_token).unwrap();
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+            assert_eq!(header.kid.as_deref(), Some(key.key_id.as_str()));
+            let claims = verifier_for(&[&key]).verify(&issued.access_token).unwrap();
+            assert_eq!(claims, issued.claims);
+            assert_eq!(claims.iss, ISSUER);
+            assert_eq!(claims.aud, Audience::One(AUDIENCE.into()));
+            assert_eq!(claims.exp - claims.iat, 900);
+            assert_eq!(claims.scope.as_deref(), Some("read write"));
+            assert_eq!(claims.client_id.as_deref(), Some("web"));
+        }
+    }
+
+    #[test]
+    fn jti_is_unique_per_token() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let signer = signer_for(&key, 900);
+        let a = signer.issue("s", None, None, &ScopeSet::default()).unwrap();
+        let b = signer.issue("s", None, None, &ScopeSet::default()).unwrap();
+        assert_ne!(a.claims.jti, b.claims.jti);
+        assert!(a.claims.jti.len() >= 22);
+    }
+
+    #[test]
+    fn keys_rotate_by_kid() {
+        let old = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let new = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let old_token = signer_for(&old, 900)
+            .issue("s", None, None, &ScopeSet::default())
+            .unwrap();
+        let new_token = signer_for(&new, 900)
+            .issue("s", None, None, &ScopeSet::default())
+            .unwrap();
+        let both = verifier_for(&[&old, &new]);
+        assert!(both.verify(&old_token.access_token).is_ok());
+        assert!(both.verify(&new_token.access_token).is_ok());
+        let only_new = verifier_for(&[&new]);
+        assert_eq!(
+            only_new.verify(&old_token.access_token),
+            Err(TokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn rfc8725_forged_and_malformed_tokens_are_refused() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let other = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let verifier = verifier_for(&[&key]);
+        let good = signer_for(&key, 900)
+            .issue("usr_1", None, None, &ScopeSet::default())
+            .unwrap();
+        let parts: Vec<&str> = good.access_token.split('.').collect();
+        let header =
+            |alg: &str, typ: &str| serde_json::json!({"alg": alg, "typ": typ, "kid": key.key_id});
+        let now = crate::now_unix();
+
+        // HS256 signed with the ES256 public key's PEM as the HMAC secret (key confusion).
+        let confused = {
+            let mut h = Header::new(jsonwebtoken::Algorithm::HS256);
+            h.typ = Some("at+jwt".into());
+            h.kid = Some(key.key_id.clone());
+            jsonwebtoken::encode(
+                &h,
+                &valid_claims(),
+                &EncodingKey::from_secret(key.verification_key.expose_secret().as_bytes()),
+            )
+            .unwrap()
+        };
+        let mut tampered_claims = valid_claims();
+        tampered_claims["sub"] = "usr_admin".into();
+
+        let cases: Vec<(&str, String, TokenError)> = vec![
+            (
+                "alg none",
+                format!("{}.{}.", b64(&header("none", "at+jwt")), parts[1]),
+                TokenError::WrongAlgorithm,
+            ),
+            (
+                "alg None",
+                format!("{}.{}.", b64(&header("None", "at+jwt")), parts[1]),
+                TokenError::WrongAlgorithm,
+            ),
+            (
+                "alg NONE",
+                format!("{}.{}.", b64(&header("NONE", "at+jwt")), parts[1]),
+                TokenError::WrongAlgorithm,
+            ),
+            (
+                "HS256 with public key",
+                confused,
+                TokenError::WrongAlgorithm,
+            ),
+            (
+                "wrong key",
+                sign_raw(&other, header("ES256", "at+jwt"), valid_claims()),
+                TokenError::BadSignature,
+            ),
+            (
+                "tampered payload",
+                format!("{}.{}.{}", parts[0], b64(&tampered_claims), parts[2]),
+                TokenError::BadSignature,
+            ),
+            (
+                "unknown kid",
+                sign_raw(
+                    &other,
+                    serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": other.key_id}),
+                    valid_claims(),
+                ),
+                TokenError::UnknownKey,
+            ),
+            (
+                "no kid",
+                format!(
+                    "{}.{}.{}",
+                    b64(&serde_json::json!({"alg": "ES256", "typ": "at+jwt"})),
+                    parts[1],
+                    parts[2]
+                ),
+                TokenError::UnknownKey,
+            ),
+            (
+                "typ JWT",
+                format!("{}.{}.{}", b64(&header("ES256", "JWT")), parts[1], parts[2]),
+                TokenError::WrongType,
+            ),
+            (
+                "jku injection",
+                format!(
+                    "{}.{}.{}",
+                    b64(
+                        &serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": key.key_id, "jku": "https://evil.example/jwks"})
+                    ),
+                    parts[1],
+                    parts[2]
+                ),
+                TokenError::ForbiddenHeader,
+            ),
+            (
+                "expired",
+                sign_raw(
+                    &key,
+                    header("ES256", "at+jwt"),
+                    serde_json::json!({"iss": ISSUER, "sub": "s", "aud": AUDIENCE, "exp": now - 120, "iat": now - 1000, "jti": "j"}),
+                ),
+                TokenError::Expired,
+            ),
+            (
+                "issued in the future",
+                sign_raw(
+                    &key,
+                    header("ES256", "at+jwt"),
+                    serde_json::json!({"iss": ISSUER, "sub": "s", "aud": AUDIENCE, "exp": now + 6000, "iat": now + 3000, "jti": "j"}),
+                ),
+                TokenError::NotYetValid,
+            ),
+            (
+                "wrong issuer",
+                sign_raw(
+                    &key,
+                    header("ES256", "at+jwt"),
+                    serde_json::json!({"iss": "https://evil.example", "sub": "s", "aud": AUDIENCE, "exp": now + 60, "iat": now, "jti": "j"}),
+                ),
+                TokenError::WrongIssuer,
+            ),
+            (
+                "wrong audience",
+                sign_raw(
+                    &key,
+                    header("ES256", "at+jwt"),
+                    serde_json::json!({"iss": ISSUER, "sub": "s", "aud": "other", "exp": now + 60, "iat": now, "jti": "j"}),
+                ),
+                TokenError::WrongAudience,
+            ),
+            (
+                "no exp",
+                sign_raw(
+                    &key,
+                    header("ES256", "at+jwt"),
+                    serde_json::json!({"iss": ISSUER, "sub": "s", "aud": AUDIENCE, "iat": now, "jti": "j"}),
+                ),
+                TokenError::Malformed,
+            ),
+            (
+                "no jti",
+                sign_raw(
+                    &key,
+                    header("ES256", "at+jwt"),
+                    serde_json::json!({"iss": ISSUER, "sub": "s", "aud": AUDIENCE, "exp": now + 60, "iat": now}),
+                ),
+                TokenError::Malformed,
+            ),
+            (
+                "truncated",
+                good.access_token[..good.access_token.len() - 10].to_owned(),
+                TokenError::BadSignature,
+            ),
+            (
+                "two segments",
+                format!("{}.{}", parts[0], parts[1]),
+                TokenError::Malformed,
+            ),
+            (
+                "four segments",
+                format!("{}.x", good.access_token),
+                TokenError::Malformed,
+            ),
+            (
+                "not base64url",
+                format!("{}!.{}.{}", parts[0], parts[1], parts[2]),
+                TokenError::Malformed,
+            ),
+            (
+                "oversized",
+                format!("{}.{}.{}", parts[0], "A".repeat(MAX_TOKEN_BYTES), parts[2]),
+                TokenError::Malformed,
+            ),
+            ("empty", String::new(), TokenError::Malformed),
+        ];
+        for (name, token, expected) in cases {
+            assert_eq!(verifier.verify(&token), Err(expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn audience_arrays_containing_ours_are_accepted() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let now = crate::now_unix();
+        let token = sign_raw(
+            &key,
+            serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": key.key_id}),
+            serde_json::json!({"iss": ISSUER, "sub": "s", "aud": ["x", AUDIENCE], "exp": now + 60, "iat": now, "jti": "j"}),
+        );
+        assert!(verifier_for(&[&key]).verify(&token).is_ok());
+    }
+
+    #[test]
+    fn small_clock_skew_is_tolerated() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let now = crate::now_unix();
+        let token = sign_raw(
+            &key,
+            serde_json::json!({"alg": "ES256", "typ": "application/at+jwt", "kid": key.key_id}),
+            serde_json::json!({"iss": ISSUER, "sub": "s", "aud": AUDIENCE, "exp": now - 10, "iat": now - 100, "jti": "j"}),
+        );
+        assert!(verifier_for(&[&key]).verify(&token).is_ok());
+    }
+}
