@@ -1,1 +1,334 @@
-fn main() {}
+//! `authctl`: administer the service's table, users and signing keys.
+//!
+//! Passwords are read from a prompt (or one line of standard input when it is not a
+//! terminal), never from the command line, where they would land in shell history
+//! and the process list.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+use shared::keys::{self, SigningAlgorithm};
+use shared::passwords::{self, PasswordHasher};
+use shared::store::{DynamoDbUserStore, StoreError, StoreSettings, UserStore};
+use shared::users::{UserRecord, Username, is_plausible_email};
+
+#[derive(Parser)]
+#[command(
+    name = "authctl",
+    version,
+    about = "Administer the OAuth2 service: table, users, keys"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct TableArgs {
+    /// The DynamoDB table.
+    #[arg(long, env = "TABLE_NAME")]
+    table: String,
+    /// A DynamoDB-compatible endpoint (local servers); unset in AWS.
+    #[arg(long, env = "DYNAMODB_ENDPOINT")]
+    endpoint_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the table (for local servers and first-time set-up; SAM creates it in AWS).
+    Table {
+        #[command(subcommand)]
+        command: TableCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TableCommand {
+    Create {
+        #[command(flatten)]
+        table: TableArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is prompted for (or read from standard input).
+    Add {
+        username: String,
+        #[arg(long)]
+        full_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// A scope the user may be granted; repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// bcrypt cost for the new hash.
+        #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
+        bcrypt_cost: u32,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Show a user (never the password hash).
+    Show {
+        username: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Disable a user: logins and existing tokens stop working at once.
+    Disable {
+        username: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Enable a disabled user.
+    Enable {
+        username: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Delete a user for good.
+    Delete {
+        username: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Algorithm {
+    #[value(name = "ES256")]
+    Es256,
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "HS256")]
+    Hs256,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyFormat {
+    /// `NAME='value'` lines, for `--env-file`, `.env` files and `set -a; source`.
+    Env,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a signing key with a fresh key id and print the settings that use it.
+    Generate {
+        #[arg(long, value_enum, default_value = "ES256")]
+        algorithm: Algorithm,
+        #[arg(long, value_enum, default_value = "env")]
+        format: KeyFormat,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("authctl: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn store(args: &TableArgs) -> DynamoDbUserStore {
+    DynamoDbUserStore::connect(&StoreSettings {
+        table_name: args.table.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    })
+    .await
+}
+
+fn username(value: &str) -> Result<Username, String> {
+    Username::parse(value).map_err(|e| e.to_string())
+}
+
+fn describe(error: StoreError, username: &str) -> String {
+    match error {
+        StoreError::AlreadyExists => format!("user '{username}' already exists"),
+        StoreError::NotFound => format!("no user '{username}'"),
+        other => other.to_string(),
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Table {
+            command: TableCommand::Create { table },
+        } => match store(&table).await.create_table().await {
+            Ok(()) => {
+                println!("created table {} with TTL on expires_at", table.table);
+                Ok(())
+            }
+            Err(StoreError::AlreadyExists) => Err(format!("table {} already exists", table.table)),
+            Err(e) => Err(format!("{e} (see the log line above)")),
+        },
+        Command::User { command } => user_command(command).await,
+        Command::Keys {
+            command: KeysCommand::Generate { algorithm, format },
+        } => {
+            let algorithm = match algorithm {
+                Algorithm::Es256 => SigningAlgorithm::Es256,
+                Algorithm::Rs256 => SigningAlgorithm::Rs256,
+                Algorithm::Hs256 => SigningAlgorithm::Hs256,
+            };
+            let key = keys::generate(algorithm).map_err(|e| e.to_string())?;
+            print_key(&key, format);
+            Ok(())
+        }
+    }
+}
+
+async fn user_command(command: UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::Add {
+            username: name,
+            full_name,
+            email,
+            scopes,
+            bcrypt_cost,
+            table,
+        } => {
+            let name = username(&name)?;
+            if let Some(email) = &email
+                && !is_plausible_email(email)
+            {
+                return Err("the email address is not valid".into());
+            }
+            let scope_set = shared::oauth::ScopeSet::parse(&scopes.join(" ")).map_err(|_| {
+                "a scope contains a character RFC 6749 §3.3 does not allow".to_string()
+            })?;
+            let password = read_new_password()?;
+            let hasher = PasswordHasher::new(bcrypt_cost).map_err(|e| e.to_string())?;
+            let hash = hasher.hash(password).await.map_err(|e| e.to_string())?;
+            let mut user = UserRecord::new(name.clone(), hash);
+            user.full_name = full_name;
+            user.email = email;
+            user.scopes = scope_set.iter().map(str::to_owned).collect();
+            store(&table)
+                .await
+                .create_user(&user)
+                .await
+                .map_err(|e| describe(e, name.as_str()))?;
+            println!("created user {} ({})", name.as_str(), user.user_id);
+            Ok(())
+        }
+        UserCommand::Show {
+            username: name,
+            table,
+        } => {
+            let key = username(&name)?.key();
+            let user = store(&table)
+                .await
+                .get_user(&key)
+                .await
+                .map_err(|e| describe(e, &name))?
+                .ok_or_else(|| describe(StoreError::NotFound, &name))?;
+            let mut shown =
+                serde_json::to_value(user.public_profile()).map_err(|e| e.to_string())?;
+            shown["user_id"] = user.user_id.into();
+            shown["scopes"] = user.scopes.into();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&shown).unwrap_or_default()
+            );
+            Ok(())
+        }
+        UserCommand::Disable {
+            username: name,
+            table,
+        } => set_disabled(&name, &table, true).await,
+        UserCommand::Enable {
+            username: name,
+            table,
+        } => set_disabled(&name, &table, false).await,
+        UserCommand::Delete {
+            username: name,
+            table,
+        } => {
+            let key = username(&name)?.key();
+            store(&table)
+                .await
+                .delete_user(&key)
+                .await
+                .map_err(|e| describe(e, &name))?;
+            println!("deleted user {name}");
+            Ok(())
+        }
+    }
+}
+
+async fn set_disabled(name: &str, table: &TableArgs, disabled: bool) -> Result<(), String> {
+    let key = username(name)?.key();
+    store(table)
+        .await
+        .set_disabled(&key, disabled)
+        .await
+        .map_err(|e| describe(e, name))?;
+    println!(
+        "{} user {name}",
+        if disabled { "disabled" } else { "enabled" }
+    );
+    Ok(())
+}
+
+/// Prompts twice on a terminal; otherwise reads one line from standard input.
+fn read_new_password() -> Result<SecretString, String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let second = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+        if first != second {
+            return Err("the passwords do not match".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let password = SecretString::from(password);
+    passwords::check_new_password(&password).map_err(|e| e.to_string())?;
+    Ok(password)
+}
+
+fn print_key(key: &keys::GeneratedKey, format: KeyFormat) {
+    let signing = key.signing_key.expose_secret();
+    let verification =
+        serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() });
+    match format {
+        KeyFormat::Env => {
+            // Single-quoted values with literal \n: the service reads them as newlines.
+            println!("JWT_ALGORITHM={}", key.algorithm.name());
+            println!("JWT_SIGNING_KEY_ID={}", key.key_id);
+            println!("JWT_SIGNING_KEY='{}'", signing.trim().replace('\n', "\\n"));
+            println!("JWT_VERIFICATION_KEYS='{verification}'");
+        }
+        KeyFormat::Json => {
+            let all = serde_json::json!({
+                "JWT_ALGORITHM": key.algorithm.name(),
+                "JWT_SIGNING_KEY_ID": key.key_id,
+                "JWT_SIGNING_KEY": signing,
+                "JWT_VERIFICATION_KEYS": verification.to_string(),
+            });
+            println!("{all}");
+        }
+    }
+}

@@ -1,1 +1,66 @@
-fn main() {}
+//! `cargo run -p local-server`: the whole service on http://127.0.0.1:3000, for
+//! development only.
+
+use clap::Parser;
+use local_server::LocalOptions;
+use secrecy::SecretString;
+
+#[derive(Parser)]
+#[command(
+    name = "local-server",
+    about = "Development server: every route, in-memory users, a fresh signing key"
+)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Seed a user as NAME:PASSWORD; repeat for several. Without any, a demo user
+    /// with a random password is created and printed.
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    users: Vec<String>,
+    /// bcrypt cost (10 keeps local logins quick; production defaults to 12).
+    #[arg(long, default_value_t = 10)]
+    bcrypt_cost: u32,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = format!("http://{address}");
+
+    let mut users = Vec::new();
+    for entry in &args.users {
+        let (name, password) = entry.split_once(':').ok_or_else(|| {
+            format!(
+                "--user takes NAME:PASSWORD, got '{}'",
+                entry.split(':').next().unwrap_or("")
+            )
+        })?;
+        users.push((name.to_owned(), SecretString::from(password.to_owned())));
+    }
+    let demo_password = users.is_empty().then(|| shared::random_token(12));
+    if let Some(password) = &demo_password {
+        users.push(("demo".to_owned(), SecretString::from(password.clone())));
+    }
+
+    let app = local_server::build(&LocalOptions {
+        base_url: base_url.clone(),
+        users,
+        bcrypt_cost: args.bcrypt_cost,
+    })
+    .await?;
+
+    println!("DEVELOPMENT ONLY: in-memory users, a signing key that dies with this process.");
+    println!("Listening on {base_url}  (POST /token, GET /users/me)");
+    if let Some(password) = demo_password {
+        println!("Demo user: username 'demo', password '{password}'");
+        println!(
+            "Try: curl -s {base_url}/token -d grant_type=password -d username=demo -d password={password}"
+        );
+    }
+    axum::serve(listener, app).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,109 @@
+//! The development server: every route of the service in one process, on the
+//! in-memory store, with a signing key generated at start-up. The handlers are the
+//! very ones the Lambda functions run; only the host differs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::any;
+use secrecy::{ExposeSecret, SecretString};
+use shared::config::ConfigError;
+use shared::error::ApiError;
+use shared::http::error_response;
+use shared::keys::{self, SigningAlgorithm};
+use shared::oauth::MAX_BODY_BYTES;
+use shared::routes::Endpoint;
+use shared::routes::token::TokenEndpoint;
+use shared::routes::users_me::UsersMeEndpoint;
+use shared::store::{MemoryUserStore, UserStore};
+use shared::users::{UserRecord, Username};
+
+/// What the local server is started with.
+pub struct LocalOptions {
+    /// The public base URL, used as issuer and audience.
+    pub base_url: String,
+    /// Users to seed, as (username, password).
+    pub users: Vec<(String, SecretString)>,
+    pub bcrypt_cost: u32,
+}
+
+/// Builds the router with every route, seeding the users. Configuration goes through
+/// the same code path as in Lambda, with development mode on.
+pub async fn build(options: &LocalOptions) -> Result<Router, String> {
+    let key = keys::generate(SigningAlgorithm::Es256).map_err(|e| e.to_string())?;
+    let env: HashMap<String, String> = [
+        ("AUTH_ISSUER", options.base_url.clone()),
+        ("AUTH_AUDIENCE", options.base_url.clone()),
+        ("AUTH_DEVELOPMENT_MODE", "true".to_owned()),
+        ("BCRYPT_COST", options.bcrypt_cost.to_string()),
+        (
+            "JWT_SIGNING_KEY",
+            key.signing_key.expose_secret().to_owned(),
+        ),
+        ("JWT_SIGNING_KEY_ID", key.key_id.clone()),
+        (
+            "JWT_VERIFICATION_KEYS",
+            serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() })
+                .to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let store: Arc<dyn UserStore> = Arc::new(MemoryUserStore::new());
+    let describe = |e: ConfigError| e.to_string();
+    let token = TokenEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
+    let users_me = UsersMeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
+    for (name, password) in &options.users {
+        let username = Username::parse(name).map_err(|e| format!("{name}: {e}"))?;
+        let hash = token
+            .passwords()
+            .hash(password.clone())
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        let mut user = UserRecord::new(username, hash);
+        user.full_name = Some(format!("{name} (local)"));
+        store
+            .create_user(&user)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(router(Arc::new(token), Arc::new(users_me)))
+}
+
+fn router(token: Arc<dyn Endpoint>, users_me: Arc<dyn Endpoint>) -> Router {
+    Router::new()
+        .route(
+            "/token",
+            any(move |request: Request| serve(Arc::clone(&token), request)),
+        )
+        .route(
+            "/users/me",
+            any(move |request: Request| serve(Arc::clone(&users_me), request)),
+        )
+        .fallback(|| async {
+            Response::builder()
+                .status(404)
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"error":"not_found"}"#))
+                .unwrap_or_default()
+        })
+}
+
+/// Collects the body (refusing more than the handlers accept) and calls the endpoint.
+async fn serve(endpoint: Arc<dyn Endpoint>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let response = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
+        Ok(bytes) => {
+            endpoint
+                .handle(http::Request::from_parts(parts, bytes))
+                .await
+        }
+        Err(_) => error_response(&ApiError::PayloadTooLarge, ""),
+    };
+    response.map(Body::from)
+}
