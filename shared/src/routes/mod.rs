@@ -15,3 +15,6 @@ use crate::http::HttpResponse;
 pub trait Endpoint: Send + Sync + 'static {
     async fn handle(&self, request: http::Request<Bytes>) -> HttpResponse;
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,558 @@
+//! Handler tests on the in-memory store: every RFC 6749 / RFC 6750 behaviour of the
+//! two endpoints, with no network.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::Endpoint;
+use super::token::TokenEndpoint;
+use super::users_me::UsersMeEndpoint;
+use crate::http::HttpResponse;
+use crate::keys::{self, SigningAlgorithm};
+use crate::store::{MemoryUserStore, StoreError, UserStore};
+use crate::users::{UserRecord, Username};
+
+const ISSUER: &str = "https://auth.example.com";
+const AUDIENCE: &str = "https://api.example.com";
+const PASSWORD: &str = "correct horse battery";
+
+struct Service {
+    env: HashMap<String, String>,
+    store: Arc<MemoryUserStore>,
+    token: TokenEndpoint,
+    users_me: UsersMeEndpoint,
+}
+
+fn env() -> HashMap<String, String> {
+    let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+    [
+        ("AUTH_ISSUER", ISSUER.to_owned()),
+        ("AUTH_AUDIENCE", AUDIENCE.to_owned()),
+        ("AUTH_REALM", "example".to_owned()),
+        ("AUTH_DEVELOPMENT_MODE", "true".to_owned()),
+        ("BCRYPT_COST", "4".to_owned()),
+        (
+            "JWT_SIGNING_KEY",
+            key.signing_key.expose_secret().to_owned(),
+        ),
+        ("JWT_SIGNING_KEY_ID", key.key_id.clone()),
+        (
+            "JWT_VERIFICATION_KEYS",
+            serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() })
+                .to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+async fn service() -> Service {
+    let store = Arc::new(MemoryUserStore::new());
+    let env = env();
+    let token = TokenEndpoint::from_env(&env, store.clone()).unwrap();
+    let users_me = UsersMeEndpoint::from_env(&env, store.clone()).unwrap();
+    let service = Service {
+        env,
+        store,
+        token,
+        users_me,
+    };
+    service.add_user("alice", PASSWORD, &[]).await;
+    service
+}
+
+impl Service {
+    async fn add_user(&self, name: &str, password: &str, scopes: &[&str]) -> UserRecord {
+        let hash = self
+            .token
+            .passwords()
+            .hash(SecretString::from(password.to_owned()))
+            .await
+            .unwrap();
+        let mut user = UserRecord::new(Username::parse(name).unwrap(), hash);
+        user.email = Some(format!("{name}@example.com"));
+        user.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self.store.create_user(&user).await.unwrap();
+        user
+    }
+
+    async fn login(&self, body: &str) -> HttpResponse {
+        self.token.handle(form_post(body)).await
+    }
+
+    async fn access_token(&self, name: &str) -> String {
+        let response = self
+            .login(&format!(
+                "grant_type=password&username={name}&password={}",
+                PASSWORD.replace(' ', "+")
+            ))
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.body());
+        json(&response)["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn me(&self, authorization: Option<&str>) -> HttpResponse {
+        let mut request = http::Request::get("/users/me");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        self.users_me
+            .handle(request.body(Bytes::new()).unwrap())
+            .await
+    }
+}
+
+fn form_post(body: &str) -> http::Request<Bytes> {
+    http::Request::post("/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from(body.to_owned()))
+        .unwrap()
+}
+
+fn json(response: &HttpResponse) -> Value {
+    serde_json::from_str(response.body()).unwrap()
+}
+
+fn assert_oauth_error(response: &HttpResponse, status: u16, code: &str) {
+    assert_eq!(response.status(), status, "{}", response.body());
+    assert_eq!(json(response)["error"], code, "{}", response.body());
+    assert!(json(response)["error_description"].is_string());
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+// ---- POST /token ---------------------------------------------------------------
+
+#[tokio::test]
+async fn rfc6749_5_1_successful_password_grant() {
+    let s = service().await;
+    let response = s
+        .login("grant_type=password&username=alice&password=correct+horse+battery")
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["pragma"], "no-cache");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
+    let body = json(&response);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert!(
+        body.get("scope").is_none(),
+        "no scope requested, none granted"
+    );
+    assert_eq!(body.as_object().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn usernames_are_case_insensitive_at_login() {
+    let s = service().await;
+    let response = s
+        .login("grant_type=password&username=ALICE&password=correct+horse+battery")
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn rfc6749_5_2_wrong_password_unknown_and_disabled_user_get_one_identical_answer() {
+    let s = service().await;
+    s.add_user("bob", PASSWORD, &[]).await;
+    s.store.set_disabled("bob", true).await.unwrap();
+    let wrong_password = s
+        .login("grant_type=password&username=alice&password=nope")
+        .await;
+    let unknown_user = s
+        .login("grant_type=password&username=mallory&password=nope")
+        .await;
+    let disabled_user = s
+        .login("grant_type=password&username=bob&password=correct+horse+battery")
+        .await;
+    let invalid_name = s
+        .login("grant_type=password&username=no%20such%23name&password=x")
+        .await;
+    assert_oauth_error(&wrong_password, 400, "invalid_grant");
+    for other in [&unknown_user, &disabled_user, &invalid_name] {
+        assert_eq!(other.status(), wrong_password.status());
+        assert_eq!(other.body(), wrong_password.body());
+        assert_eq!(other.headers(), wrong_password.headers());
+    }
+}
+
+#[tokio::test]
+async fn unknown_users_cost_the_same_bcrypt_work_as_known_ones() {
+    let s = service().await;
+    let before = s.token.passwords().verifications();
+    s.login("grant_type=password&username=mallory&password=x")
+        .await;
+    assert_eq!(s.token.passwords().verifications(), before + 1);
+    s.login("grant_type=password&username=alice&password=x")
+        .await;
+    assert_eq!(s.token.passwords().verifications(), before + 2);
+    assert_eq!(
+        s.token.passwords().dummy_hash().cost(),
+        s.token.passwords().cost()
+    );
+}
+
+#[tokio::test]
+async fn passwords_longer_than_72_bytes_never_log_in() {
+    let s = service().await;
+    let exact = "p".repeat(72);
+    s.add_user("carol", &exact, &[]).await;
+    let ok = s
+        .login(&format!(
+            "grant_type=password&username=carol&password={exact}"
+        ))
+        .await;
+    assert_eq!(ok.status(), 200);
+    let longer = s
+        .login(&format!(
+            "grant_type=password&username=carol&password={exact}X"
+        ))
+        .await;
+    assert_oauth_error(&longer, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn rfc6749_3_3_scope_is_granted_within_the_users_scopes() {
+    let s = service().await;
+    s.add_user("dora", PASSWORD, &["read", "write"]).await;
+    let base = "grant_type=password&username=dora&password=correct+horse+battery";
+    let all = s.login(base).await;
+    assert_eq!(json(&all)["scope"], "read write");
+    let narrowed = s.login(&format!("{base}&scope=read")).await;
+    assert_eq!(json(&narrowed)["scope"], "read");
+    let too_much = s.login(&format!("{base}&scope=read+admin")).await;
+    assert_oauth_error(&too_much, 400, "invalid_scope");
+    // A wrong password is reported as such before any scope check: no oracle.
+    let wrong = s
+        .login("grant_type=password&username=dora&password=x&scope=admin")
+        .await;
+    assert_oauth_error(&wrong, 400, "invalid_grant");
+    let malformed = s.login(&format!("{base}&scope=%22quoted%22")).await;
+    assert_oauth_error(&malformed, 400, "invalid_scope");
+}
+
+#[tokio::test]
+async fn rfc9068_token_claims() {
+    let s = service().await;
+    let response = s
+        .login(
+            "grant_type=password&username=alice&password=correct+horse+battery&client_id=web-app",
+        )
+        .await;
+    let token = json(&response)["access_token"].as_str().unwrap().to_owned();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert!(header.kid.is_some());
+    let user = s.store.get_user("alice").await.unwrap().unwrap();
+    let payload: Value = {
+        use base64::Engine;
+        let segment = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(segment)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(payload["iss"], ISSUER);
+    assert_eq!(payload["aud"], AUDIENCE);
+    assert_eq!(payload["sub"], user.user_id.as_str());
+    assert_eq!(payload["client_id"], "web-app");
+    assert_eq!(
+        payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(),
+        900
+    );
+    assert!(payload["jti"].as_str().unwrap().len() >= 22);
+}
+
+#[tokio::test]
+async fn rfc6749_5_2_invalid_request_cases() {
+    let s = service().await;
+    let cases = [
+        ("username=alice&password=x", "grant_type"),
+        ("grant_type=password&password=x", "username"),
+        ("grant_type=password&username=alice", "password"),
+        (
+            "grant_type=password&username=alice&username=bob&password=x",
+            "repeated",
+        ),
+        (
+            "grant_type=password&username=%E0%A4%A&password=x",
+            "percent",
+        ),
+        ("grant_type=password&username=%FF&password=x", "UTF-8"),
+        (
+            "grant_type=password&username=a&password=x&client_id=%0A",
+            "client_id",
+        ),
+    ];
+    for (body, mentions) in cases {
+        let response = s.login(body).await;
+        assert_oauth_error(&response, 400, "invalid_request");
+        let description = json(&response)["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(description.contains(mentions), "{body}: {description}");
+    }
+}
+
+#[tokio::test]
+async fn rfc6749_4_3_2_body_must_be_form_encoded() {
+    let s = service().await;
+    let as_json = http::Request::post("/token")
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(
+            br#"{"grant_type":"password","username":"alice","password":"x"}"#,
+        ))
+        .unwrap();
+    assert_oauth_error(&s.token.handle(as_json).await, 400, "invalid_request");
+    let no_type = http::Request::post("/token")
+        .body(Bytes::from_static(
+            b"grant_type=password&username=alice&password=x",
+        ))
+        .unwrap();
+    assert_oauth_error(&s.token.handle(no_type).await, 400, "invalid_request");
+    let raw_binary = http::Request::post("/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from_static(
+            b"grant_type=password&username=\xc3\x28&password=x",
+        ))
+        .unwrap();
+    assert_oauth_error(&s.token.handle(raw_binary).await, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn credentials_in_the_query_string_are_refused() {
+    let s = service().await;
+    let request = http::Request::post("/token?username=alice&password=correct+horse+battery")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from_static(b"grant_type=password"))
+        .unwrap();
+    let response = s.token.handle(request).await;
+    assert_oauth_error(&response, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn rfc6749_5_2_unsupported_grant_type() {
+    let s = service().await;
+    for grant in ["implicit", "authorization_code", "PASSWORD"] {
+        let response = s
+            .login(&format!("grant_type={grant}&username=alice&password=x"))
+            .await;
+        assert_oauth_error(&response, 400, "unsupported_grant_type");
+    }
+}
+
+#[tokio::test]
+async fn rfc6749_3_2_token_endpoint_only_accepts_post() {
+    let s = service().await;
+    for method in ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
+        let request = http::Request::builder()
+            .method(method)
+            .uri("/token")
+            .body(Bytes::new())
+            .unwrap();
+        let response = s.token.handle(request).await;
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "POST");
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let s = service().await;
+    let body = format!(
+        "grant_type=password&username=alice&password={}",
+        "x".repeat(9000)
+    );
+    assert_oauth_error(&s.login(&body).await, 413, "invalid_request");
+}
+
+/// A store that is down: every call fails as the SDK would on a timeout.
+struct UnavailableStore;
+
+#[async_trait]
+impl UserStore for UnavailableStore {
+    async fn create_user(&self, _: &UserRecord) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(
+            "GetItem failed: table users-prod timed out".into(),
+        ))
+    }
+    async fn get_user(&self, _: &str) -> Result<Option<UserRecord>, StoreError> {
+        Err(StoreError::Unavailable(
+            "GetItem failed: table users-prod timed out".into(),
+        ))
+    }
+    async fn set_disabled(&self, _: &str, _: bool) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn delete_user(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_store_is_a_503_with_retry_after_and_no_detail() {
+    let s = service().await;
+    let token = s.access_token("alice").await;
+    let down: Arc<dyn UserStore> = Arc::new(UnavailableStore);
+    let token_endpoint = TokenEndpoint::from_env(&s.env, down.clone()).unwrap();
+    let response = token_endpoint
+        .handle(form_post("grant_type=password&username=alice&password=x"))
+        .await;
+    assert_oauth_error(&response, 503, "temporarily_unavailable");
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert!(!response.body().contains("users-prod"));
+
+    let users_me = UsersMeEndpoint::from_env(&s.env, down).unwrap();
+    let request = http::Request::get("/users/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Bytes::new())
+        .unwrap();
+    let response = users_me.handle(request).await;
+    assert_oauth_error(&response, 503, "temporarily_unavailable");
+    assert!(!response.body().contains("users-prod"));
+}
+
+// ---- GET /users/me -------------------------------------------------------------
+
+#[tokio::test]
+async fn rfc6750_valid_bearer_token_returns_the_public_profile() {
+    let s = service().await;
+    let token = s.access_token("alice").await;
+    let response = s.me(Some(&format!("Bearer {token}"))).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body = json(&response);
+    assert_eq!(body["username"], "alice");
+    assert_eq!(body["email"], "alice@example.com");
+    assert_eq!(body["disabled"], false);
+    assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
+    let text = response.body();
+    for secret_or_internal in ["$2b$", "password", "user_id", "usr_", "USER#", "pk"] {
+        assert!(
+            !text.contains(secret_or_internal),
+            "{secret_or_internal} in {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rfc6750_2_1_scheme_is_case_insensitive() {
+    let s = service().await;
+    let token = s.access_token("alice").await;
+    for scheme in ["bearer", "BEARER", "BeArEr"] {
+        let response = s.me(Some(&format!("{scheme} {token}"))).await;
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn rfc6750_3_1_no_credentials_get_a_bare_challenge() {
+    let s = service().await;
+    for authorization in [None, Some("Basic YWxpY2U6eA==")] {
+        let response = s.me(authorization).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"example\""
+        );
+    }
+}
+
+#[tokio::test]
+async fn rfc6750_3_1_malformed_authorization_is_invalid_request() {
+    let s = service().await;
+    for authorization in ["Bearer", "Bearer a b", "Bearer \"quoted\""] {
+        let response = s.me(Some(authorization)).await;
+        assert_oauth_error(&response, 400, "invalid_request");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer realm=\"example\", error=\"invalid_request\""),
+            "{challenge}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rfc6750_3_1_invalid_tokens_get_401_invalid_token_with_challenge() {
+    let s = service().await;
+    let token = s.access_token("alice").await;
+    let other_service = service().await;
+    let foreign = other_service.access_token("alice").await;
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let unsigned = {
+        let parts: Vec<&str> = token.split('.').collect();
+        use base64::Engine;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"alg":"none","typ":"at+jwt"}"#);
+        format!("{header}.{}.", parts[1])
+    };
+    for (name, bad) in [
+        ("garbage", "abc.def.ghi".to_owned()),
+        ("tampered signature", tampered),
+        ("another deployment's key", foreign),
+        ("alg none", unsigned),
+    ] {
+        let response = s.me(Some(&format!("Bearer {bad}"))).await;
+        assert_oauth_error(&response, 401, "invalid_token");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with(
+                "Bearer realm=\"example\", error=\"invalid_token\", error_description=\""
+            ),
+            "{name}: {challenge}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_of_disabled_or_deleted_users_stop_working() {
+    let s = service().await;
+    let token = s.access_token("alice").await;
+    let bearer = format!("Bearer {token}");
+    assert_eq!(s.me(Some(&bearer)).await.status(), 200);
+
+    s.store.set_disabled("alice", true).await.unwrap();
+    assert_oauth_error(&s.me(Some(&bearer)).await, 401, "invalid_token");
+    s.store.set_disabled("alice", false).await.unwrap();
+    assert_eq!(s.me(Some(&bearer)).await.status(), 200);
+
+    s.store.delete_user("alice").await.unwrap();
+    assert_oauth_error(&s.me(Some(&bearer)).await, 401, "invalid_token");
+    // Someone registers the freed name: the old token must not open the new account.
+    s.add_user("alice", PASSWORD, &[]).await;
+    assert_oauth_error(&s.me(Some(&bearer)).await, 401, "invalid_token");
+}
+
+#[tokio::test]
+async fn users_me_only_accepts_get() {
+    let s = service().await;
+    let request = http::Request::post("/users/me").body(Bytes::new()).unwrap();
+    let response = s.users_me.handle(request).await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn access_tokens_in_the_query_string_are_refused() {
+    let s = service().await;
+    let token = s.access_token("alice").await;
+    let request = http::Request::get(format!("/users/me?access_token={token}"))
+        .body(Bytes::new())
+        .unwrap();
+    assert_oauth_error(&s.users_me.handle(request).await, 400, "invalid_request");
+}
