@@ -1,1 +1,248 @@
+//! Helpers for the end-to-end tests: the local DynamoDB-compatible server (started by
+//! `scripts/test.sh`), per-test tables, configuration with fresh keys, and real API
+//! Gateway events.
 
+use std::collections::HashMap;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use shared::http::HttpResponse;
+use shared::keys::{self, SigningAlgorithm};
+use shared::passwords::PasswordHasher;
+use shared::routes::Endpoint;
+use shared::store::{DynamoDbUserStore, StoreSettings, UserStore};
+use shared::users::{UserRecord, Username};
+
+pub mod runtime_api;
+
+pub const ISSUER: &str = "https://auth.example.test";
+pub const AUDIENCE: &str = "https://api.example.test";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The endpoint of the DynamoDB-compatible server. The test command starts one and
+/// exports it; a test run without it is a broken set-up, never a skip.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMODB_ENDPOINT is not set: run the suite with ./scripts/test.sh, which \
+             starts a local DynamoDB-compatible server"
+        )
+    })
+}
+
+/// A unique table name per test, so tests run in parallel without seeing each other.
+pub fn unique_table_name(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        shared::random_token(6)
+            .to_ascii_lowercase()
+            .replace(['_', '-'], "x")
+    )
+}
+
+/// A fresh table on the local server.
+pub async fn fresh_store(prefix: &str) -> DynamoDbUserStore {
+    let store = DynamoDbUserStore::connect(&StoreSettings {
+        table_name: unique_table_name(prefix),
+        endpoint_url: Some(dynamodb_endpoint()),
+    })
+    .await;
+    store.create_table().await.expect("create the test table");
+    store
+}
+
+/// Configuration as a deployment would have it, with a freshly generated key.
+pub fn service_env(table: &str) -> HashMap<String, String> {
+    let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+    let pairs = [
+        ("AUTH_ISSUER", ISSUER.to_owned()),
+        ("AUTH_AUDIENCE", AUDIENCE.to_owned()),
+        ("AUTH_REALM", "example".to_owned()),
+        // Cost 10 is the lowest production cost: the real checks, at test speed.
+        ("BCRYPT_COST", "10".to_owned()),
+        ("JWT_ALGORITHM", "ES256".to_owned()),
+        (
+            "JWT_SIGNING_KEY",
+            key.signing_key.expose_secret().to_owned(),
+        ),
+        ("JWT_SIGNING_KEY_ID", key.key_id.clone()),
+        (
+            "JWT_VERIFICATION_KEYS",
+            json!({ key.key_id.clone(): key.verification_key.expose_secret() }).to_string(),
+        ),
+        ("TABLE_NAME", table.to_owned()),
+        ("DYNAMODB_ENDPOINT", dynamodb_endpoint()),
+    ];
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Adds a user with [`PASSWORD`] at cost 10.
+pub async fn add_user(store: &dyn UserStore, name: &str) -> UserRecord {
+    let hash = PasswordHasher::new(10)
+        .unwrap()
+        .hash(SecretString::from(PASSWORD.to_owned()))
+        .await
+        .unwrap();
+    let mut user = UserRecord::new(Username::parse(name).unwrap(), hash);
+    user.full_name = Some(format!("{name} Example"));
+    user.email = Some(format!("{name}@example.test"));
+    store.create_user(&user).await.unwrap();
+    user
+}
+
+/// The body of a password-grant request for [`PASSWORD`].
+pub fn login_body(username: &str) -> String {
+    format!("grant_type=password&username={username}&password=correct+horse+battery")
+}
+
+/// Which API Gateway integration delivered the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventVersion {
+    /// REST API, payload format 1.0.
+    RestV1,
+    /// HTTP API, payload format 2.0.
+    HttpV2,
+}
+
+/// A request to express as an API Gateway event.
+#[derive(Debug, Clone, Default)]
+pub struct EventRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a [(&'a str, &'a str)],
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Option<&'a [u8]>,
+    /// Send the body base64-encoded, as API Gateway does for binary media types.
+    pub base64: bool,
+}
+
+/// The event JSON API Gateway would send for `request`.
+pub fn event(version: EventVersion, request: &EventRequest<'_>) -> Value {
+    let body = request.body.map(|b| {
+        if request.base64 {
+            base64::engine::general_purpose::STANDARD.encode(b)
+        } else {
+            String::from_utf8(b.to_vec()).expect("a text body must be UTF-8; use base64 otherwise")
+        }
+    });
+    let mut headers: serde_json::Map<String, Value> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect();
+    headers.insert(
+        "host".into(),
+        "abc123.execute-api.eu-west-1.amazonaws.com".into(),
+    );
+    headers.insert("user-agent".into(), "integration-test/1.0".into());
+    headers.insert("x-forwarded-for".into(), "203.0.113.7".into());
+    headers.insert("x-forwarded-proto".into(), "https".into());
+    match version {
+        EventVersion::HttpV2 => {
+            let raw_query = request
+                .query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            let query: serde_json::Map<String, Value> = request
+                .query
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .collect();
+            json!({
+                "version": "2.0",
+                "routeKey": format!("{} {}", request.method, request.path),
+                "rawPath": request.path,
+                "rawQueryString": raw_query,
+                "headers": headers,
+                "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+                "requestContext": {
+                    "accountId": "123456789012",
+                    "apiId": "abc123",
+                    "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+                    "domainPrefix": "abc123",
+                    "http": {
+                        "method": request.method,
+                        "path": request.path,
+                        "protocol": "HTTP/1.1",
+                        "sourceIp": "203.0.113.7",
+                        "userAgent": "integration-test/1.0"
+                    },
+                    "requestId": "JKJaXmPLvHcESHA=",
+                    "routeKey": format!("{} {}", request.method, request.path),
+                    "stage": "$default",
+                    "time": "30/Nov/2026:20:00:00 +0000",
+                    "timeEpoch": 1_796_068_800_000_u64
+                },
+                "body": body,
+                "isBase64Encoded": request.base64
+            })
+        }
+        EventVersion::RestV1 => {
+            let multi_headers: serde_json::Map<String, Value> = headers
+                .iter()
+                .map(|(k, v)| (k.clone(), json!([v])))
+                .collect();
+            let query: serde_json::Map<String, Value> = request
+                .query
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .collect();
+            let multi_query: serde_json::Map<String, Value> = request
+                .query
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!([v])))
+                .collect();
+            json!({
+                "resource": request.path,
+                "path": request.path,
+                "httpMethod": request.method,
+                "headers": headers,
+                "multiValueHeaders": multi_headers,
+                "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+                "multiValueQueryStringParameters": if multi_query.is_empty() { Value::Null } else { Value::Object(multi_query) },
+                "pathParameters": null,
+                "stageVariables": null,
+                "requestContext": {
+                    "accountId": "123456789012",
+                    "apiId": "abc123",
+                    "resourceId": "r1",
+                    "resourcePath": request.path,
+                    "httpMethod": request.method,
+                    "path": format!("/prod{}", request.path),
+                    "protocol": "HTTP/1.1",
+                    "stage": "prod",
+                    "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+                    "requestTimeEpoch": 1_796_068_800_000_u64,
+                    "identity": {
+                        "sourceIp": "203.0.113.7",
+                        "userAgent": "integration-test/1.0"
+                    }
+                },
+                "body": body,
+                "isBase64Encoded": request.base64
+            })
+        }
+    }
+}
+
+/// Delivers an event to an endpoint exactly as the Lambda function does: parsed by
+/// `lambda_http`, adapted by `shared::lambda`.
+pub async fn invoke(endpoint: &dyn Endpoint, event: &Value) -> HttpResponse {
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses the event");
+    endpoint
+        .handle(shared::lambda::to_http_request(request))
+        .await
+}
+
+pub fn json_body(response: &HttpResponse) -> Value {
+    serde_json::from_str(response.body())
+        .unwrap_or_else(|_| panic!("not JSON: {}", response.body()))
+}
+
+pub fn json_body_str(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+}

@@ -1,0 +1,132 @@
+//! The DynamoDB store against the local DynamoDB-compatible server: conditional
+//! writes, races, and an unreachable endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use integration_tests::*;
+use shared::routes::Endpoint;
+use shared::routes::token::TokenEndpoint;
+use shared::store::{DynamoDbUserStore, StoreError, StoreSettings, UserStore};
+use shared::users::{UserRecord, Username};
+
+#[tokio::test]
+async fn create_is_conditional_and_case_insensitive() {
+    let store = fresh_store("store").await;
+    let first = add_user(&store, "Alice").await;
+    let mut second = first.clone();
+    second.username = Username::parse("alice").unwrap();
+    second.user_id = "usr_other".into();
+    assert_eq!(
+        store.create_user(&second).await,
+        Err(StoreError::AlreadyExists)
+    );
+    let stored = store.get_user("alice").await.unwrap().unwrap();
+    assert_eq!(
+        stored, first,
+        "the first user is untouched, display case kept"
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_creates_of_one_name_make_exactly_one_user() {
+    let store = Arc::new(fresh_store("race").await);
+    let hash = shared::passwords::PasswordHash::parse(
+        "$2b$04$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+    )
+    .unwrap();
+    let attempts = (0..20).map(|_| {
+        let store = Arc::clone(&store);
+        let user = UserRecord::new(Username::parse("racer").unwrap(), hash.clone());
+        tokio::spawn(async move { (store.create_user(&user).await, user.user_id) })
+    });
+    let results = futures_join_all(attempts).await;
+    let winners: Vec<&String> = results
+        .iter()
+        .filter(|(r, _)| r.is_ok())
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|(r, _)| r.is_ok() || *r == Err(StoreError::AlreadyExists))
+    );
+    assert_eq!(
+        &store.get_user("racer").await.unwrap().unwrap().user_id,
+        winners[0]
+    );
+}
+
+async fn futures_join_all<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn disable_enable_delete_and_missing_users() {
+    let store = fresh_store("store").await;
+    add_user(&store, "bob").await;
+    store.set_disabled("bob", true).await.unwrap();
+    assert!(store.get_user("bob").await.unwrap().unwrap().disabled);
+    store.set_disabled("bob", false).await.unwrap();
+    assert!(!store.get_user("bob").await.unwrap().unwrap().disabled);
+    store.delete_user("bob").await.unwrap();
+    assert_eq!(store.get_user("bob").await.unwrap(), None);
+    // Updates and deletes never create a half-written item for a missing user.
+    assert_eq!(
+        store.set_disabled("bob", true).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.delete_user("bob").await, Err(StoreError::NotFound));
+    assert_eq!(store.get_user("bob").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn creating_an_existing_table_is_reported() {
+    let store = fresh_store("store").await;
+    assert_eq!(store.create_table().await, Err(StoreError::AlreadyExists));
+}
+
+#[tokio::test]
+async fn an_unreachable_table_is_a_prompt_503() {
+    // A port nothing listens on: connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let store = DynamoDbUserStore::connect(&StoreSettings {
+        table_name: "users".into(),
+        endpoint_url: Some(format!("http://{closed}")),
+    })
+    .await;
+    assert!(matches!(
+        store.get_user("alice").await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    let env = service_env("users");
+    let token = TokenEndpoint::from_env(&env, Arc::new(store)).unwrap();
+    let request = http::Request::post("/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(bytes::Bytes::from(login_body("alice")))
+        .unwrap();
+    // Bounded by the SDK's own timeouts and retries: a hang would fail here.
+    let response = tokio::time::timeout(Duration::from_secs(60), token.handle(request))
+        .await
+        .expect("the token endpoint answers while the table is unreachable");
+    assert_eq!(response.status(), 503, "{}", response.body());
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body = json_body(&response);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        !response.body().contains("users"),
+        "no table name in {}",
+        response.body()
+    );
+}

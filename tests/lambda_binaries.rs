@@ -1,0 +1,140 @@
+//! The real Lambda binaries, started as Lambda starts them and invoked through a
+//! stand-in for the Runtime API, against the DynamoDB-compatible server. This is the
+//! packaging path: `main`, configuration from the environment, the runtime loop.
+
+use integration_tests::runtime_api::{FakeRuntimeApi, Outcome, function_binary, spawn_function};
+use integration_tests::*;
+use tokio::io::AsyncReadExt;
+
+fn response_of(outcome: Outcome) -> serde_json::Value {
+    match outcome {
+        Outcome::Response(value) => value,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn token_and_users_me_binaries_serve_api_gateway_events() {
+    let store = fresh_store("bin").await;
+    add_user(&store, "alice").await;
+    let env = service_env(store.table_name());
+
+    let token_runtime = FakeRuntimeApi::start().await;
+    let _token = spawn_function(&function_binary("token"), &token_runtime, &env);
+    let login = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "POST",
+            path: "/token",
+            headers: &[("content-type", "application/x-www-form-urlencoded")],
+            body: Some(login_body("alice").as_bytes()),
+            ..Default::default()
+        },
+    );
+    let response = response_of(token_runtime.invoke(login).await);
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["headers"]["cache-control"], "no-store");
+    let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let access_token = body["access_token"].as_str().unwrap().to_owned();
+
+    // The same process serves a second event: resources built once at cold start.
+    let bad = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "GET",
+            path: "/token",
+            ..Default::default()
+        },
+    );
+    let response = response_of(token_runtime.invoke(bad).await);
+    assert_eq!(response["statusCode"], 405);
+
+    // users-me runs with only verification keys: no signing key in its environment.
+    let mut users_me_env = env.clone();
+    users_me_env.remove("JWT_SIGNING_KEY");
+    users_me_env.remove("JWT_SIGNING_KEY_ID");
+    let me_runtime = FakeRuntimeApi::start().await;
+    let _users_me = spawn_function(&function_binary("users-me"), &me_runtime, &users_me_env);
+    let bearer = format!("Bearer {access_token}");
+    let me = event(
+        EventVersion::RestV1,
+        &EventRequest {
+            method: "GET",
+            path: "/users/me",
+            headers: &[("authorization", bearer.as_str())],
+            ..Default::default()
+        },
+    );
+    let response = response_of(me_runtime.invoke(me).await);
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let profile: serde_json::Value =
+        serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(profile["username"], "alice");
+}
+
+#[tokio::test]
+async fn a_function_without_a_signing_key_refuses_to_start() {
+    let mut env = service_env("unused");
+    let key = env.remove("JWT_SIGNING_KEY").unwrap();
+    let runtime = FakeRuntimeApi::start().await;
+    let mut child = spawn_function(&function_binary("token"), &runtime, &env);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    assert!(!status.success());
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .await
+        .unwrap();
+    assert!(output.contains("JWT_SIGNING_KEY is required"), "{output}");
+    assert!(
+        !output.contains(&key[30..60]),
+        "no key material in the output"
+    );
+}
+
+#[tokio::test]
+async fn a_function_with_a_weak_key_refuses_to_start_and_never_prints_it() {
+    let mut env = service_env("unused");
+    env.insert("JWT_ALGORITHM".into(), "HS256".into());
+    env.insert(
+        "JWT_SIGNING_KEY".into(),
+        "too-short-secret-0123456789".into(),
+    );
+    let runtime = FakeRuntimeApi::start().await;
+    let mut child = spawn_function(&function_binary("token"), &runtime, &env);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    assert!(!status.success());
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .await
+        .unwrap();
+    assert!(output.contains("at least 32"), "{output}");
+    assert!(!output.contains("too-short-secret"), "{output}");
+}
