@@ -82,10 +82,35 @@ const P256_SPKI_PREFIX: [u8; 26] = [
     0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
-/// PEM from environment variables often arrives with literal `\n` sequences (one-line
-/// parameters in CloudFormation, JSON strings): accept them as newlines.
+/// PEM from environment variables and one-line parameters (CloudFormation, `.env`
+/// files) often arrives without its line breaks, or with literal `\n` sequences.
+/// Both are accepted: literal `\n` becomes a newline, and a one-line document
+/// (`-----BEGIN X-----<base64>-----END X-----`) is broken back into lines.
 fn normalise_pem(value: &str) -> String {
-    value.replace("\\n", "\n").trim().to_owned()
+    let value = value.replace("\\n", "\n").trim().to_owned();
+    if value.contains('\n') || !value.starts_with("-----BEGIN ") {
+        return value;
+    }
+    let Some(header_end) = value[5..].find("-----").map(|i| i + 10) else {
+        return value;
+    };
+    let Some(footer_start) = value.rfind("-----END ") else {
+        return value;
+    };
+    if footer_start < header_end {
+        return value;
+    }
+    let body: String = value[header_end..footer_start]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    format!("{}\n{body}\n{}", &value[..header_end], &value[footer_start..])
+}
+
+/// The one-line form of a PEM document, for environment files and parameters:
+/// no newlines, no escapes, read back by every key parser here.
+pub fn one_line_pem(pem: &str) -> String {
+    pem.lines().map(str::trim).collect()
 }
 
 fn parse_pem(value: &str) -> Result<pem::Pem, KeyError> {
@@ -241,8 +266,11 @@ pub fn generate(algorithm: SigningAlgorithm) -> Result<GeneratedKey, KeyError> {
     })
 }
 
+/// PEM with `\n` line endings (the `pem` crate's default is `\r\n`, which breaks
+/// one-line environment files).
 fn pem_string(tag: &str, der: &[u8]) -> String {
-    pem::encode(&pem::Pem::new(tag, der.to_vec()))
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(tag, der.to_vec()), config)
 }
 
 #[cfg(test)]
@@ -270,10 +298,29 @@ mod tests {
     }
 
     #[test]
+    fn generated_pem_has_unix_line_endings() {
+        let key = generate(SigningAlgorithm::Es256).unwrap();
+        assert!(!key.signing_key.expose_secret().contains('\r'));
+        assert!(!key.verification_key.expose_secret().contains('\r'));
+    }
+
+    #[test]
     fn pem_with_escaped_newlines_is_accepted() {
         let key = generate(SigningAlgorithm::Es256).unwrap();
         let one_line = key.verification_key.expose_secret().replace('\n', "\\n");
         assert!(verification_key(SigningAlgorithm::Es256, &one_line).is_ok());
+    }
+
+    #[test]
+    fn one_line_pem_is_accepted() {
+        for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::Rs256] {
+            let key = generate(algorithm).unwrap();
+            let private = one_line_pem(key.signing_key.expose_secret());
+            let public = one_line_pem(key.verification_key.expose_secret());
+            assert!(!private.contains('\n') && !public.contains('\n'));
+            assert!(signing_key(algorithm, &secret(&private)).is_ok(), "{algorithm:?}");
+            assert!(verification_key(algorithm, &public).is_ok(), "{algorithm:?}");
+        }
     }
 
     #[test]

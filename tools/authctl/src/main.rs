@@ -310,15 +310,17 @@ fn read_new_password() -> Result<SecretString, String> {
 }
 
 fn print_key(key: &keys::GeneratedKey, format: KeyFormat) {
-    let signing = key.signing_key.expose_secret();
-    let verification =
-        serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() });
+    // One-line PEM: no newlines or escapes for env files, shells or CloudFormation
+    // parameters to mangle. The service reads it back as ordinary PEM.
+    let signing = keys::one_line_pem(key.signing_key.expose_secret());
+    let verification = serde_json::json!({
+        key.key_id.clone(): keys::one_line_pem(key.verification_key.expose_secret())
+    });
     match format {
         KeyFormat::Env => {
-            // Single-quoted values with literal \n: the service reads them as newlines.
             println!("JWT_ALGORITHM={}", key.algorithm.name());
             println!("JWT_SIGNING_KEY_ID={}", key.key_id);
-            println!("JWT_SIGNING_KEY='{}'", signing.trim().replace('\n', "\\n"));
+            println!("JWT_SIGNING_KEY='{signing}'");
             println!("JWT_VERIFICATION_KEYS='{verification}'");
         }
         KeyFormat::Json => {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs (Python tools in
+# .venv), starts a local DynamoDB-compatible server (moto) on a free port, runs
+# formatting, lints, every Rust test, the template lint and the `cargo lambda watch`
+# path, then stops the server. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+mkdir -p .tmp
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python tools (moto server, cfn-lint, cargo-lambda) in .venv"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+requirements=scripts/requirements-test.txt
+if ! sha256sum --status -c .venv/requirements.sha256 2>/dev/null; then
+  .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
+  sha256sum "$requirements" > .venv/requirements.sha256
+fi
+export PATH="$root/.venv/bin:$PATH"
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  step "Installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+
+step "Local DynamoDB-compatible server"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$port" > .tmp/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$moto_pid" 2>/dev/null || { cat .tmp/moto.log; echo "moto_server failed to start" >&2; exit 1; }
+  sleep 0.2
+done
+echo "moto_server on 127.0.0.1:$port"
+
+# Dummy credentials: the SDK must never look for real ones.
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Tests (unit, integration against DynamoDB, Lambda binaries, local server)"
+cargo nextest run --workspace --locked --no-fail-fast
+
+step "cfn-lint template.yaml"
+cfn-lint template.yaml
+
+step "cargo lambda watch"
+tests/cargo_lambda_watch.sh

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The README's `cargo lambda watch` path, end to end: table and user made with
+# authctl, keys from `authctl keys generate`, both functions served by
+# `cargo lambda watch` at /lambda-url/<binary>/, called with curl.
+# Expects DYNAMODB_ENDPOINT, AWS_* and PATH (with cargo-lambda) from scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=.tmp/cargo-lambda-watch
+mkdir -p "$work"
+table="watch-$(date +%s)-$$"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+authctl=target/debug/authctl
+
+cargo build --quiet -p authctl
+"$authctl" table create --table "$table"
+printf 'correct horse battery\n' | "$authctl" user add alice --table "$table" --bcrypt-cost 10 --email alice@example.com
+
+env_file="$work/env"
+"$authctl" keys generate > "$env_file"
+cat >> "$env_file" <<VARS
+AUTH_ISSUER=https://auth.example.test
+AUTH_AUDIENCE=https://api.example.test
+TABLE_NAME=$table
+DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT
+BCRYPT_COST=10
+VARS
+
+setsid cargo lambda watch -A 127.0.0.1 -P "$port" --env-file "$env_file" > "$work/watch.log" 2>&1 &
+watch_pid=$!
+trap 'kill -- -"$watch_pid" 2>/dev/null || true; rm -f "$env_file"' EXIT
+
+base="http://127.0.0.1:$port/lambda-url"
+for _ in $(seq 1 120); do
+  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+  sleep 1
+done
+
+fail() { echo "cargo lambda watch test: $*" >&2; tail -n 30 "$work/watch.log" >&2; exit 1; }
+# curl with a status line; never aborts the script, so that failures are explained.
+call() { curl -s -w '\n%{http_code}' "$@" || true; }
+
+# The first call compiles the function; allow for it.
+login=$(call -m 300 -X POST "$base/token" \
+  -d grant_type=password -d username=alice --data-urlencode 'password=correct horse battery')
+[ "$(tail -n1 <<<"$login")" = 200 ] || fail "POST /token: $login"
+token=$(head -n1 <<<"$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+
+me=$(call -m 300 "$base/users-me/" -H "Authorization: Bearer $token")
+[ "$(tail -n1 <<<"$me")" = 200 ] || fail "GET /users/me: $me"
+grep -q '"username":"alice"' <<<"$me" || fail "unexpected profile: $me"
+
+denied=$(call -m 60 "$base/users-me/")
+[ "$(tail -n1 <<<"$denied")" = 401 ] || fail "GET /users/me without a token: $denied"
+
+echo "cargo lambda watch: 3 passed, 0 failed"
