@@ -193,8 +193,8 @@ async fn bad_requests_get_oauth_errors_never_500() {
                 "password in query",
                 post(
                     &[FORM],
-                    &[("password", "x")],
-                    Some(b"grant_type=password&username=dave"),
+                    &[("password", "correct+horse+battery")],
+                    Some(b"grant_type=password&username=dave&password=correct+horse+battery"),
                 ),
                 400,
                 "invalid_request",

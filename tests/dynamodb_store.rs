@@ -130,3 +130,31 @@ async fn an_unreachable_table_is_a_prompt_503() {
         response.body()
     );
 }
+
+#[tokio::test]
+async fn a_missing_table_is_a_500_not_a_retryable_503() {
+    // A misconfiguration (wrong TABLE_NAME) is not fixed by retrying: no Retry-After.
+    let store = DynamoDbUserStore::connect(&StoreSettings {
+        table_name: unique_table_name("missing"),
+        endpoint_url: Some(dynamodb_endpoint()),
+    })
+    .await;
+    assert!(matches!(
+        store.get_user("alice").await,
+        Err(StoreError::Rejected(_))
+    ));
+    let table = store.table_name().to_owned();
+    let token = TokenEndpoint::from_env(&service_env(&table), Arc::new(store)).unwrap();
+    let request = http::Request::post("/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(bytes::Bytes::from(login_body("alice")))
+        .unwrap();
+    let response = token.handle(request).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(json_body(&response)["error"], "server_error");
+    assert!(!response.headers().contains_key("retry-after"));
+    assert!(
+        !response.body().contains(&table),
+        "no table name in the body"
+    );
+}

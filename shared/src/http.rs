@@ -79,11 +79,13 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             Some("an internal error occurred"),
         ),
     };
+    // RFC 6749 §5.2 limits error_description to %x20-21 / %x23-5B / %x5D-7E.
+    let description = description.map(quoted_string_safe);
     let mut response = json_no_store(
         status,
         &ErrorBody {
             error: code,
-            error_description: description,
+            error_description: description.as_deref(),
         },
     );
     let headers = response.headers_mut();
@@ -226,6 +228,15 @@ mod tests {
             response.headers()["www-authenticate"],
             "Bearer realm=\"abcd\""
         );
+    }
+
+    #[test]
+    fn rfc6749_5_2_descriptions_keep_to_the_allowed_characters() {
+        let response = error_response(
+            &ApiError::invalid_request("a \"quoted\" \\ caf\u{e9} §4"),
+            "",
+        );
+        assert_eq!(body(&response)["error_description"], "a quoted  caf 4");
     }
 
     #[test]

@@ -104,7 +104,11 @@ fn normalise_pem(value: &str) -> String {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    format!("{}\n{body}\n{}", &value[..header_end], &value[footer_start..])
+    format!(
+        "{}\n{body}\n{}",
+        &value[..header_end],
+        &value[footer_start..]
+    )
 }
 
 /// The one-line form of a PEM document, for environment files and parameters:
@@ -318,8 +322,14 @@ mod tests {
             let private = one_line_pem(key.signing_key.expose_secret());
             let public = one_line_pem(key.verification_key.expose_secret());
             assert!(!private.contains('\n') && !public.contains('\n'));
-            assert!(signing_key(algorithm, &secret(&private)).is_ok(), "{algorithm:?}");
-            assert!(verification_key(algorithm, &public).is_ok(), "{algorithm:?}");
+            assert!(
+                signing_key(algorithm, &secret(&private)).is_ok(),
+                "{algorithm:?}"
+            );
+            assert!(
+                verification_key(algorithm, &public).is_ok(),
+                "{algorithm:?}"
+            );
         }
     }
 

@@ -140,7 +140,7 @@ pub fn require_form_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let media_type = parts.next().unwrap_or("");
     if media_type == "application/json" {
         return Err(ApiError::invalid_request(
-            "JSON bodies are not accepted; send application/x-www-form-urlencoded (RFC 6749 §4.3.2)",
+            "JSON bodies are not accepted; send application/x-www-form-urlencoded",
         ));
     }
     if media_type != "application/x-www-form-urlencoded" {
@@ -161,19 +161,23 @@ pub fn require_form_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Refuses credentials and grant parameters in the query string.
-pub fn reject_credentials_in_query(query: Option<&str>) -> Result<(), ApiError> {
-    let Some(query) = query else { return Ok(()) };
-    for field in query.split('&') {
+/// The first parameter of `query` (names percent-decoded) that is one of `names`.
+pub fn query_parameter_among(query: Option<&str>, names: &[&str]) -> Option<String> {
+    query?.split('&').find_map(|field| {
         let raw_name = field.split('=').next().unwrap_or("");
         let name = decode_component(raw_name.as_bytes()).unwrap_or_default();
-        if PARAMETERS_FORBIDDEN_IN_URI.contains(&name.as_str()) {
-            return Err(ApiError::invalid_request(format!(
-                "'{name}' must be sent in the request body, never in the URL"
-            )));
-        }
+        names.contains(&name.as_str()).then_some(name)
+    })
+}
+
+/// Refuses credentials and grant parameters in the query string.
+pub fn reject_credentials_in_query(query: Option<&str>) -> Result<(), ApiError> {
+    match query_parameter_among(query, &PARAMETERS_FORBIDDEN_IN_URI) {
+        Some(name) => Err(ApiError::invalid_request(format!(
+            "'{name}' must be sent in the request body, never in the URL"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A set of scope tokens (RFC 6749 §3.3), kept sorted so that it prints the same way
@@ -192,7 +196,7 @@ impl ScopeSet {
             }
             if !token.bytes().all(is_scope_char) {
                 return Err(ApiError::InvalidScope(
-                    "a scope contains a character RFC 6749 §3.3 does not allow".into(),
+                    "a scope contains a character that RFC 6749 does not allow".into(),
                 ));
             }
             set.insert(token.to_owned());

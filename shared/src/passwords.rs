@@ -239,6 +239,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn published_crypt_blowfish_test_vectors_verify() {
+        // Openwall crypt_blowfish vectors ($2a$, as PHP and passlib write them) and the
+        // same digests under the $2y$ and $2b$ prefixes, which differ only for 8-bit input.
+        let hasher = PasswordHasher::new(4).unwrap();
+        for (hash, password) in [
+            (
+                "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+                "U*U",
+            ),
+            (
+                "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK",
+                "U*U*",
+            ),
+            (
+                "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+                "U*U",
+            ),
+            (
+                "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+                "U*U",
+            ),
+        ] {
+            let stored = PasswordHash::parse(hash).unwrap();
+            assert!(
+                hasher.verify(secret(password), Some(&stored)).await,
+                "{hash}"
+            );
+            assert!(
+                !hasher.verify(secret("wrong"), Some(&stored)).await,
+                "{hash}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn hashes_from_other_libraries_verify() {
         // The same password hashed by libraries that emit $2a$ and $2y$ prefixes.
         let hasher = PasswordHasher::new(4).unwrap();

@@ -1,10 +1,28 @@
 //! Structured logs: one JSON object per line on stdout, which Lambda ships to
 //! CloudWatch Logs. Nothing in this crate logs a password, token or hash.
 
+/// Crates whose debug and trace output would contain request bodies (passwords,
+/// tokens) or stored items (hashes). They are capped at `info` whatever `RUST_LOG`
+/// says.
+const CAPPED_AT_INFO: [&str; 7] = [
+    "lambda_runtime",
+    "lambda_http",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_sdk_dynamodb",
+    "hyper",
+];
+
 /// Installs the JSON subscriber; `RUST_LOG` sets the filter (default `info`).
 pub fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in CAPPED_AT_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

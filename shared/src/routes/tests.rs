@@ -335,12 +335,21 @@ async fn rfc6749_4_3_2_body_must_be_form_encoded() {
 #[tokio::test]
 async fn credentials_in_the_query_string_are_refused() {
     let s = service().await;
-    let request = http::Request::post("/token?username=alice&password=correct+horse+battery")
+    // The body alone would log in: the refusal is because of the URL.
+    let request = http::Request::post("/token?password=correct+horse+battery")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Bytes::from_static(b"grant_type=password"))
+        .body(Bytes::from_static(
+            b"grant_type=password&username=alice&password=correct+horse+battery",
+        ))
         .unwrap();
     let response = s.token.handle(request).await;
     assert_oauth_error(&response, 400, "invalid_request");
+    assert!(
+        json(&response)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("URL")
+    );
 }
 
 #[tokio::test]
@@ -551,7 +560,10 @@ async fn users_me_only_accepts_get() {
 async fn access_tokens_in_the_query_string_are_refused() {
     let s = service().await;
     let token = s.access_token("alice").await;
-    let request = http::Request::get(format!("/users/me?access_token={token}"))
+    // Valid in the header too, so only the query copy can cause the refusal; the
+    // name is percent-encoded to check that names are decoded before comparing.
+    let request = http::Request::get(format!("/users/me?access%5Ftoken={token}"))
+        .header("authorization", format!("Bearer {token}"))
         .body(Bytes::new())
         .unwrap();
     assert_oauth_error(&s.users_me.handle(request).await, 400, "invalid_request");

@@ -16,12 +16,12 @@ use crate::oauth::{
     reject_credentials_in_query, require_form_content_type,
 };
 use crate::passwords::PasswordHasher;
-use crate::store::UserStore;
+use crate::store::{StoreError, UserStore};
 use crate::tokens::TokenSigner;
 use crate::users::Username;
 
-/// The successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+/// The successful token response (RFC 6749 §5.1). No `Debug`: it holds a token.
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -80,7 +80,16 @@ impl TokenEndpoint {
     async fn password_grant(&self, grant: PasswordGrantRequest) -> Result<HttpResponse, ApiError> {
         // A name that breaks the rules cannot exist; it still costs one bcrypt run.
         let user = match Username::parse(&grant.username) {
-            Ok(name) => self.store.get_user(&name.key()).await?,
+            Ok(name) => match self.store.get_user(&name.key()).await {
+                Ok(user) => user,
+                // An unreadable record is our problem, but answering it differently
+                // (and without bcrypt work) would reveal that the name exists.
+                Err(StoreError::Corrupt(attribute)) => {
+                    tracing::error!(attribute, "a stored user record is malformed");
+                    None
+                }
+                Err(other) => return Err(other.into()),
+            },
             Err(_) => None,
         };
         let password_ok = self

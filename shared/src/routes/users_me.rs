@@ -10,7 +10,7 @@ use super::Endpoint;
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
-use crate::oauth::{BearerCredentials, bearer_token};
+use crate::oauth::{BearerCredentials, bearer_token, query_parameter_among};
 use crate::store::UserStore;
 use crate::tokens::TokenVerifier;
 
@@ -42,11 +42,7 @@ impl UsersMeEndpoint {
             return Err(ApiError::MethodNotAllowed { allow: "GET" });
         }
         // RFC 6750 §2.3 tokens in the URI leak into logs; this server does not accept them.
-        let in_query = request.uri().query().is_some_and(|q| {
-            q.split('&')
-                .any(|f| f.split('=').next() == Some("access_token"))
-        });
-        if in_query {
+        if query_parameter_among(request.uri().query(), &["access_token"]).is_some() {
             return Err(ApiError::invalid_request(
                 "access tokens are accepted only in the Authorization header",
             ));

@@ -91,7 +91,7 @@ impl DynamoDbUserStore {
             .await
             .map_err(|e| match e.code() {
                 Some("ResourceInUseException") => StoreError::AlreadyExists,
-                _ => unavailable("CreateTable", e),
+                _ => store_failure("CreateTable", e),
             })?;
         let ttl = TimeToLiveSpecification::builder()
             .attribute_name(TTL_ATTRIBUTE)
@@ -104,7 +104,7 @@ impl DynamoDbUserStore {
             .time_to_live_specification(ttl)
             .send()
             .await
-            .map_err(|e| unavailable("UpdateTimeToLive", e))?;
+            .map_err(|e| store_failure("UpdateTimeToLive", e))?;
         Ok(())
     }
 
@@ -120,14 +120,44 @@ fn user_key(username_key: &str) -> [(&'static str, AttributeValue); 2] {
     ]
 }
 
-/// Logs the SDK's error (never an item: it may hold a hash) and hides it from callers.
-fn unavailable<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError
+/// DynamoDB error codes that mean "try again later".
+const TRANSIENT_ERROR_CODES: [&str; 7] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "LimitExceededException",
+];
+
+/// Logs the SDK's error (never an item: it may hold a hash) and classifies it:
+/// timeouts, connection failures, throttling and server errors are transient
+/// ([`StoreError::Unavailable`], a 503 the client may retry); anything else (missing
+/// table, access denied, validation) is [`StoreError::Rejected`], a misconfiguration
+/// that retrying cannot fix.
+fn store_failure<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    tracing::warn!(operation, error = %DisplayErrorContext(&error), "DynamoDB request failed");
-    StoreError::Unavailable(format!("{operation} failed"))
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(_) => error
+            .code()
+            .is_some_and(|code| TRANSIENT_ERROR_CODES.contains(&code)),
+        _ => false,
+    };
+    let detail = format!("{operation} failed");
+    if transient {
+        tracing::warn!(operation, error = %DisplayErrorContext(&error), "DynamoDB request failed; transient");
+        StoreError::Unavailable(detail)
+    } else {
+        tracing::error!(operation, error = %DisplayErrorContext(&error), "DynamoDB request rejected");
+        StoreError::Rejected(detail)
+    }
 }
 
 fn is_conditional_check_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
@@ -215,7 +245,7 @@ impl UserStore for DynamoDbUserStore {
                 if is_conditional_check_failure(&e) {
                     StoreError::AlreadyExists
                 } else {
-                    unavailable("PutItem", e)
+                    store_failure("PutItem", e)
                 }
             })
     }
@@ -232,7 +262,7 @@ impl UserStore for DynamoDbUserStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| unavailable("GetItem", e))?;
+            .map_err(|e| store_failure("GetItem", e))?;
         output.item.as_ref().map(from_item).transpose()
     }
 
@@ -253,7 +283,7 @@ impl UserStore for DynamoDbUserStore {
                 if is_conditional_check_failure(&e) {
                     StoreError::NotFound
                 } else {
-                    unavailable("UpdateItem", e)
+                    store_failure("UpdateItem", e)
                 }
             })
     }
@@ -273,7 +303,7 @@ impl UserStore for DynamoDbUserStore {
                 if is_conditional_check_failure(&e) {
                     StoreError::NotFound
                 } else {
-                    unavailable("DeleteItem", e)
+                    store_failure("DeleteItem", e)
                 }
             })
     }

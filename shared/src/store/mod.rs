@@ -24,6 +24,10 @@ pub enum StoreError {
     /// logs only.
     #[error("the user store is unavailable: {0}")]
     Unavailable(String),
+    /// The store refused the request for a reason retrying will not fix: a missing
+    /// table, missing permissions, an invalid request. The detail is for logs only.
+    #[error("the user store rejected the request: {0}")]
+    Rejected(String),
     /// A stored item could not be read back (corrupt or written by something else).
     #[error("a stored user record is malformed: {0}")]
     Corrupt(&'static str),

@@ -214,6 +214,15 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
                 "a scope contains a character RFC 6749 §3.3 does not allow".to_string()
             })?;
             let password = read_new_password()?;
+            // Hashes below the production minimum would also make this user's logins
+            // measurably faster than an unknown user's (whose dummy hash has the
+            // deployment's cost): keep authctl's cost equal to the functions' BCRYPT_COST.
+            if bcrypt_cost < passwords::MIN_PRODUCTION_COST {
+                return Err(format!(
+                    "--bcrypt-cost must be at least {}",
+                    passwords::MIN_PRODUCTION_COST
+                ));
+            }
             let hasher = PasswordHasher::new(bcrypt_cost).map_err(|e| e.to_string())?;
             let hash = hasher.hash(password).await.map_err(|e| e.to_string())?;
             let mut user = UserRecord::new(name.clone(), hash);
