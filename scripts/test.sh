@@ -52,6 +52,13 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The binaries the end-to-end tests start, built one package at a time as
+# `cargo lambda watch` builds them, so that both reuse the same artifacts.
+step "Build the function binaries and authctl"
+for package in token users-me authctl; do
+  cargo build --locked --quiet -p "$package"
+done
+
 step "Tests (unit, integration against DynamoDB, Lambda binaries, local server)"
 cargo nextest run --workspace --locked --no-fail-fast
 

@@ -1,0 +1,178 @@
+//! The admin CLI against the local DynamoDB-compatible server: every user command,
+//! passwords from standard input only, and nothing secret in its output.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use integration_tests::runtime_api::function_binary;
+use integration_tests::*;
+
+fn authctl(table: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(function_binary("authctl"))
+        .args(args)
+        .env("TABLE_NAME", table)
+        .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start authctl");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn user_lifecycle_through_the_cli() {
+    let table = unique_table_name("cli");
+    let created = authctl(&table, &["table", "create"], None);
+    assert!(created.status.success(), "{}", text(&created));
+
+    let password = "a long enough password\n";
+    let add = authctl(
+        &table,
+        &[
+            "user",
+            "add",
+            "Zoe",
+            "--email",
+            "zoe@example.test",
+            "--scope",
+            "read",
+            "--bcrypt-cost",
+            "10",
+        ],
+        Some(password),
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let again = authctl(
+        &table,
+        &["user", "add", "zoe", "--bcrypt-cost", "10"],
+        Some(password),
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+
+    let show = authctl(&table, &["user", "show", "ZOE"], None);
+    assert!(show.status.success(), "{}", text(&show));
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["username"], "Zoe");
+    assert_eq!(shown["email"], "zoe@example.test");
+    assert_eq!(shown["scopes"], serde_json::json!(["read"]));
+    assert!(!text(&show).contains("$2"), "no hash in the output");
+
+    // The stored hash verifies the password that went in on stdin.
+    let store = shared::store::DynamoDbUserStore::connect(&shared::store::StoreSettings {
+        table_name: table.clone(),
+        endpoint_url: Some(dynamodb_endpoint()),
+    })
+    .await;
+    use shared::store::UserStore;
+    let user = store.get_user("zoe").await.unwrap().unwrap();
+    assert_eq!(user.password_hash.cost(), 10);
+    let hasher = shared::passwords::PasswordHasher::new(10).unwrap();
+    assert!(
+        hasher
+            .verify(
+                secrecy::SecretString::from("a long enough password".to_owned()),
+                Some(&user.password_hash)
+            )
+            .await
+    );
+
+    for (args, disabled) in [
+        (["user", "disable", "zoe"], true),
+        (["user", "enable", "zoe"], false),
+    ] {
+        let output = authctl(&table, &args, None);
+        assert!(output.status.success(), "{}", text(&output));
+        assert_eq!(
+            store.get_user("zoe").await.unwrap().unwrap().disabled,
+            disabled
+        );
+    }
+    let delete = authctl(&table, &["user", "delete", "zoe"], None);
+    assert!(delete.status.success(), "{}", text(&delete));
+    assert_eq!(store.get_user("zoe").await.unwrap(), None);
+    let missing = authctl(&table, &["user", "delete", "zoe"], None);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing).contains("no user 'zoe'"),
+        "{}",
+        text(&missing)
+    );
+}
+
+#[tokio::test]
+async fn weak_passwords_and_low_costs_are_refused() {
+    let table = unique_table_name("cli");
+    assert!(authctl(&table, &["table", "create"], None).status.success());
+    let short = authctl(
+        &table,
+        &["user", "add", "yan", "--bcrypt-cost", "10"],
+        Some("short\n"),
+    );
+    assert!(!short.status.success());
+    assert!(
+        text(&short).contains("at least 8 characters"),
+        "{}",
+        text(&short)
+    );
+    let long = format!("{}\n", "x".repeat(73));
+    let too_long = authctl(
+        &table,
+        &["user", "add", "yan", "--bcrypt-cost", "10"],
+        Some(&long),
+    );
+    assert!(text(&too_long).contains("72 bytes"), "{}", text(&too_long));
+    let cheap = authctl(
+        &table,
+        &["user", "add", "yan", "--bcrypt-cost", "4"],
+        Some("long enough pw\n"),
+    );
+    assert!(!cheap.status.success());
+    assert!(text(&cheap).contains("at least 10"), "{}", text(&cheap));
+    // There is no way to pass a password as an argument.
+    let argv = authctl(
+        &table,
+        &["user", "add", "yan", "--password", "long enough pw"],
+        None,
+    );
+    assert!(!argv.status.success());
+}
+
+#[test]
+fn generated_keys_configure_both_functions() {
+    let output = Command::new(function_binary("authctl"))
+        .args(["keys", "generate", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let settings: std::collections::HashMap<String, String> =
+        serde_json::from_slice(&output.stdout).unwrap();
+    let mut env = service_env("unused");
+    env.extend(settings);
+    let service = shared::config::ServiceSettings::from_env(&env).unwrap();
+    let signer = shared::config::token_signer(&env, &service).unwrap();
+    let verifier = shared::config::token_verifier(&env, &service).unwrap();
+    let token = signer
+        .issue("usr_x", None, None, &Default::default())
+        .unwrap();
+    assert!(verifier.verify(&token.access_token).is_ok());
+}
