@@ -72,12 +72,11 @@ async fn token_and_users_me_binaries_serve_api_gateway_events() {
     assert_eq!(profile["username"], "alice");
 }
 
-#[tokio::test]
-async fn a_function_without_a_signing_key_refuses_to_start() {
-    let mut env = service_env("unused");
-    let key = env.remove("JWT_SIGNING_KEY").unwrap();
+/// Starts the token binary with `env`, expects it to exit with an error before
+/// serving, and returns everything it printed.
+async fn refused_start_output(env: &std::collections::HashMap<String, String>) -> String {
     let runtime = FakeRuntimeApi::start().await;
-    let mut child = spawn_function(&function_binary("token"), &runtime, &env);
+    let mut child = spawn_function(&function_binary("token"), &runtime, env);
     let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
         .await
         .expect("the process exits")
@@ -98,6 +97,14 @@ async fn a_function_without_a_signing_key_refuses_to_start() {
         .read_to_string(&mut output)
         .await
         .unwrap();
+    output
+}
+
+#[tokio::test]
+async fn a_function_without_a_signing_key_refuses_to_start() {
+    let mut env = service_env("unused");
+    let key = env.remove("JWT_SIGNING_KEY").unwrap();
+    let output = refused_start_output(&env).await;
     assert!(output.contains("JWT_SIGNING_KEY is required"), "{output}");
     assert!(
         !output.contains(&key[30..60]),
@@ -113,28 +120,7 @@ async fn a_function_with_a_weak_key_refuses_to_start_and_never_prints_it() {
         "JWT_SIGNING_KEY".into(),
         "too-short-secret-0123456789".into(),
     );
-    let runtime = FakeRuntimeApi::start().await;
-    let mut child = spawn_function(&function_binary("token"), &runtime, &env);
-    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
-        .await
-        .expect("the process exits")
-        .unwrap();
-    assert!(!status.success());
-    let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
+    let output = refused_start_output(&env).await;
     assert!(output.contains("at least 32"), "{output}");
     assert!(!output.contains("too-short-secret"), "{output}");
 }

@@ -364,14 +364,7 @@ mod tests {
     fn signer_and_verifier_from_generated_keys() {
         let key = keys::generate(SigningAlgorithm::Es256).unwrap();
         let mut e = base();
-        e.insert(
-            "JWT_SIGNING_KEY".into(),
-            key.signing_key.expose_secret().to_owned(),
-        );
-        e.insert("JWT_SIGNING_KEY_ID".into(), key.key_id.clone());
-        let keys_json =
-            serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() });
-        e.insert("JWT_VERIFICATION_KEYS".into(), keys_json.to_string());
+        e.extend(key.environment().map(|(k, v)| (k.to_owned(), v)));
         let service = ServiceSettings::from_env(&e).unwrap();
         let signer = token_signer(&e, &service).unwrap();
         let verifier = token_verifier(&e, &service).unwrap();

@@ -227,6 +227,26 @@ pub struct GeneratedKey {
     pub verification_key: SecretString,
 }
 
+impl GeneratedKey {
+    /// The settings that configure this key, as `(variable, value)` pairs: the
+    /// algorithm, the signing key and its id (token function), and the verification
+    /// key set (users-me). PEM values are in one-line form (see [`one_line_pem`]).
+    pub fn environment(&self) -> [(&'static str, String); 4] {
+        let verification = serde_json::json!({
+            self.key_id.clone(): one_line_pem(self.verification_key.expose_secret())
+        });
+        [
+            ("JWT_ALGORITHM", self.algorithm.name().to_owned()),
+            ("JWT_SIGNING_KEY_ID", self.key_id.clone()),
+            (
+                "JWT_SIGNING_KEY",
+                one_line_pem(self.signing_key.expose_secret()),
+            ),
+            ("JWT_VERIFICATION_KEYS", verification.to_string()),
+        ]
+    }
+}
+
 /// Generates a key with a random key id. RS256 keys are 2048 bits.
 pub fn generate(algorithm: SigningAlgorithm) -> Result<GeneratedKey, KeyError> {
     let (private_pem, public_pem) = match algorithm {

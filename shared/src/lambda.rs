@@ -6,8 +6,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use lambda_http::Body;
 
+use crate::config::{self, ConfigError, Environment, ProcessEnvironment};
 use crate::http::HttpResponse;
 use crate::routes::Endpoint;
+use crate::store::{DynamoDbUserStore, UserStore};
 
 /// Turns a `lambda_http` request into the plain request the handlers take.
 pub fn to_http_request(request: lambda_http::Request) -> http::Request<Bytes> {
@@ -37,4 +39,23 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), lambda_http::Error> {
         },
     ))
     .await
+}
+
+/// A function's whole `main`: logging, then everything expensive once at cold start
+/// (configuration, keys, the SDK client, via `build`), then the runtime loop. With an
+/// invalid configuration it logs which setting is wrong and exits, so that Lambda
+/// reports an init error instead of serving with a missing or weak key.
+pub async fn start<E, F>(build: F) -> Result<(), lambda_http::Error>
+where
+    E: Endpoint,
+    F: FnOnce(&dyn Environment, Arc<dyn UserStore>) -> Result<E, ConfigError>,
+{
+    crate::telemetry::init();
+    let env = ProcessEnvironment;
+    let endpoint = match config::store_settings(&env) {
+        Ok(settings) => build(&env, Arc::new(DynamoDbUserStore::connect(&settings).await)),
+        Err(error) => Err(error),
+    }
+    .inspect_err(|error| tracing::error!(%error, "refusing to start: invalid configuration"))?;
+    run(endpoint).await
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::http::HttpResponse;
 use shared::keys::{self, SigningAlgorithm};
@@ -61,20 +61,14 @@ pub fn service_env(table: &str) -> HashMap<String, String> {
         ("AUTH_REALM", "example".to_owned()),
         // Cost 10 is the lowest production cost: the real checks, at test speed.
         ("BCRYPT_COST", "10".to_owned()),
-        ("JWT_ALGORITHM", "ES256".to_owned()),
-        (
-            "JWT_SIGNING_KEY",
-            key.signing_key.expose_secret().to_owned(),
-        ),
-        ("JWT_SIGNING_KEY_ID", key.key_id.clone()),
-        (
-            "JWT_VERIFICATION_KEYS",
-            json!({ key.key_id.clone(): key.verification_key.expose_secret() }).to_string(),
-        ),
         ("TABLE_NAME", table.to_owned()),
         ("DYNAMODB_ENDPOINT", dynamodb_endpoint()),
     ];
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    pairs
+        .into_iter()
+        .chain(key.environment())
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
 }
 
 /// Adds a user with [`PASSWORD`] at cost 10.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
 use super::Endpoint;
@@ -36,18 +36,9 @@ fn env() -> HashMap<String, String> {
         ("AUTH_REALM", "example".to_owned()),
         ("AUTH_DEVELOPMENT_MODE", "true".to_owned()),
         ("BCRYPT_COST", "4".to_owned()),
-        (
-            "JWT_SIGNING_KEY",
-            key.signing_key.expose_secret().to_owned(),
-        ),
-        ("JWT_SIGNING_KEY_ID", key.key_id.clone()),
-        (
-            "JWT_VERIFICATION_KEYS",
-            serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() })
-                .to_string(),
-        ),
     ]
     .into_iter()
+    .chain(key.environment())
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
 }

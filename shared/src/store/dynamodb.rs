@@ -160,8 +160,22 @@ where
     }
 }
 
-fn is_conditional_check_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    error.code() == Some("ConditionalCheckFailedException")
+/// A failed conditional write: the condition not holding is `condition_failed`
+/// (the user exists already, or does not exist); anything else is a store failure.
+fn conditional_write_failure<E, R>(
+    operation: &str,
+    condition_failed: StoreError,
+    error: SdkError<E, R>,
+) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    if error.code() == Some("ConditionalCheckFailedException") {
+        condition_failed
+    } else {
+        store_failure(operation, error)
+    }
 }
 
 fn to_item(user: &UserRecord) -> HashMap<String, AttributeValue> {
@@ -241,13 +255,7 @@ impl UserStore for DynamoDbUserStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if is_conditional_check_failure(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    store_failure("PutItem", e)
-                }
-            })
+            .map_err(|e| conditional_write_failure("PutItem", StoreError::AlreadyExists, e))
     }
 
     async fn get_user(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -279,13 +287,7 @@ impl UserStore for DynamoDbUserStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if is_conditional_check_failure(&e) {
-                    StoreError::NotFound
-                } else {
-                    store_failure("UpdateItem", e)
-                }
-            })
+            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
     }
 
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError> {
@@ -299,13 +301,7 @@ impl UserStore for DynamoDbUserStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if is_conditional_check_failure(&e) {
-                    StoreError::NotFound
-                } else {
-                    store_failure("DeleteItem", e)
-                }
-            })
+            .map_err(|e| conditional_write_failure("DeleteItem", StoreError::NotFound, e))
     }
 }
 

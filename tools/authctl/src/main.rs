@@ -8,7 +8,7 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use shared::keys::{self, SigningAlgorithm};
 use shared::passwords::{self, PasswordHasher};
 use shared::store::{DynamoDbUserStore, StoreError, StoreSettings, UserStore};
@@ -321,25 +321,19 @@ fn read_new_password() -> Result<SecretString, String> {
 fn print_key(key: &keys::GeneratedKey, format: KeyFormat) {
     // One-line PEM: no newlines or escapes for env files, shells or CloudFormation
     // parameters to mangle. The service reads it back as ordinary PEM.
-    let signing = keys::one_line_pem(key.signing_key.expose_secret());
-    let verification = serde_json::json!({
-        key.key_id.clone(): keys::one_line_pem(key.verification_key.expose_secret())
-    });
+    let settings = key.environment();
     match format {
         KeyFormat::Env => {
-            println!("JWT_ALGORITHM={}", key.algorithm.name());
-            println!("JWT_SIGNING_KEY_ID={}", key.key_id);
-            println!("JWT_SIGNING_KEY='{signing}'");
-            println!("JWT_VERIFICATION_KEYS='{verification}'");
+            for (name, value) in settings {
+                println!("{name}='{value}'");
+            }
         }
         KeyFormat::Json => {
-            let all = serde_json::json!({
-                "JWT_ALGORITHM": key.algorithm.name(),
-                "JWT_SIGNING_KEY_ID": key.key_id,
-                "JWT_SIGNING_KEY": signing,
-                "JWT_VERIFICATION_KEYS": verification.to_string(),
-            });
-            println!("{all}");
+            let all: serde_json::Map<String, serde_json::Value> = settings
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.into()))
+                .collect();
+            println!("{}", serde_json::Value::Object(all));
         }
     }
 }

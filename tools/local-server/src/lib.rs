@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::any;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use shared::config::ConfigError;
 use shared::error::ApiError;
 use shared::http::error_response;
@@ -40,18 +40,9 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
         ("AUTH_AUDIENCE", options.base_url.clone()),
         ("AUTH_DEVELOPMENT_MODE", "true".to_owned()),
         ("BCRYPT_COST", options.bcrypt_cost.to_string()),
-        (
-            "JWT_SIGNING_KEY",
-            key.signing_key.expose_secret().to_owned(),
-        ),
-        ("JWT_SIGNING_KEY_ID", key.key_id.clone()),
-        (
-            "JWT_VERIFICATION_KEYS",
-            serde_json::json!({ key.key_id.clone(): key.verification_key.expose_secret() })
-                .to_string(),
-        ),
     ]
     .into_iter()
+    .chain(key.environment())
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let store: Arc<dyn UserStore> = Arc::new(MemoryUserStore::new());
