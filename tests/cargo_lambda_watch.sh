@@ -53,4 +53,8 @@ grep -q '"username":"alice"' <<<"$me" || fail "unexpected profile: $me"
 denied=$(call -m 60 "$base/users-me/")
 [ "$(tail -n1 <<<"$denied")" = 401 ] || fail "GET /users/me without a token: $denied"
 
-echo "cargo lambda watch: 3 passed, 0 failed"
+jwks=$(call -m 300 "$base/well-known/.well-known/jwks.json")
+[ "$(tail -n1 <<<"$jwks")" = 200 ] || fail "GET /.well-known/jwks.json: $jwks"
+grep -q '"kty":"EC"' <<<"$jwks" || fail "unexpected JWKS: $jwks"
+
+echo "cargo lambda watch: 4 passed, 0 failed"

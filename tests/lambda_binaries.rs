@@ -124,3 +124,31 @@ async fn a_function_with_a_weak_key_refuses_to_start_and_never_prints_it() {
     assert!(output.contains("at least 32"), "{output}");
     assert!(!output.contains("too-short-secret"), "{output}");
 }
+
+#[tokio::test]
+async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
+    let mut env = service_env("unused");
+    env.remove("TABLE_NAME");
+    env.remove("DYNAMODB_ENDPOINT");
+    env.remove("JWT_SIGNING_KEY");
+    let runtime = FakeRuntimeApi::start().await;
+    let _function = spawn_function(&function_binary("well-known"), &runtime, &env);
+    let request = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "GET",
+            path: "/.well-known/jwks.json",
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(request).await);
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["headers"]["cache-control"], "public, max-age=300");
+    let key_set: serde_json::Value =
+        serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        key_set["keys"][0]["kid"],
+        env["JWT_SIGNING_KEY_ID"].as_str()
+    );
+    assert_eq!(key_set["keys"][0]["kty"], "EC");
+}

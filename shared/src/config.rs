@@ -211,26 +211,19 @@ fn check_key_id(key_id: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// The verifier from `JWT_ALGORITHM` and `JWT_VERIFICATION_KEYS`: a JSON object
-/// mapping each `kid` to its PEM public key (or, for HS256, its secret). List the
-/// current key and, during a rotation, the previous one.
+/// The verifier from `JWT_ALGORITHM` and `JWT_VERIFICATION_KEYS`.
 pub fn token_verifier(
     env: &dyn Environment,
     service: &ServiceSettings,
 ) -> Result<TokenVerifier, ConfigError> {
-    let var = "JWT_VERIFICATION_KEYS";
-    let algorithm = algorithm(env)?;
-    let raw = required(env, var)?;
-    let entries: HashMap<String, String> = serde_json::from_str(&raw)
-        .map_err(|_| invalid(var, "must be a JSON object of key id to key"))?;
-    if entries.is_empty() {
-        return Err(invalid(var, "lists no key"));
-    }
+    let (algorithm, entries) = verification_key_entries(env)?;
     let mut keys_by_id = HashMap::new();
     for (key_id, material) in entries {
-        check_key_id(&key_id).map_err(|_| invalid(var, "a key id is malformed"))?;
-        let key = keys::verification_key(algorithm, &material)
-            .map_err(|source| ConfigError::Key { var, source })?;
+        let key =
+            keys::verification_key(algorithm, &material).map_err(|source| ConfigError::Key {
+                var: VERIFICATION_KEYS,
+                source,
+            })?;
         keys_by_id.insert(key_id, key);
     }
     Ok(TokenVerifier::new(
@@ -239,6 +232,45 @@ pub fn token_verifier(
         &service.issuer,
         &service.audience,
     ))
+}
+
+/// The JWKS document (RFC 7517 §5) of `JWT_VERIFICATION_KEYS`, sorted by key id:
+/// public keys only; empty for HS256, whose secrets are never published.
+pub fn public_key_set(env: &dyn Environment) -> Result<serde_json::Value, ConfigError> {
+    let (algorithm, mut entries) = verification_key_entries(env)?;
+    entries.sort();
+    let mut keys_published = Vec::new();
+    for (key_id, material) in entries {
+        let jwk =
+            keys::public_jwk(algorithm, &key_id, &material).map_err(|source| ConfigError::Key {
+                var: VERIFICATION_KEYS,
+                source,
+            })?;
+        keys_published.extend(jwk);
+    }
+    Ok(serde_json::json!({ "keys": keys_published }))
+}
+
+const VERIFICATION_KEYS: &str = "JWT_VERIFICATION_KEYS";
+
+/// `JWT_ALGORITHM` and the `(kid, key material)` pairs of `JWT_VERIFICATION_KEYS`, a
+/// JSON object mapping each `kid` to its PEM public key (or, for HS256, its secret).
+/// List the current key and, during a rotation, the other one.
+fn verification_key_entries(
+    env: &dyn Environment,
+) -> Result<(SigningAlgorithm, Vec<(String, String)>), ConfigError> {
+    let var = VERIFICATION_KEYS;
+    let algorithm = algorithm(env)?;
+    let raw = required(env, var)?;
+    let entries: HashMap<String, String> = serde_json::from_str(&raw)
+        .map_err(|_| invalid(var, "must be a JSON object of key id to key"))?;
+    if entries.is_empty() {
+        return Err(invalid(var, "lists no key"));
+    }
+    for key_id in entries.keys() {
+        check_key_id(key_id).map_err(|_| invalid(var, "a key id is malformed"))?;
+    }
+    Ok((algorithm, entries.into_iter().collect()))
 }
 
 /// `BCRYPT_COST`: default 12; below 10 only in development mode.

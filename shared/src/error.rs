@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The method is not served by this endpoint (405, with `Allow`).
     #[error("method not allowed")]
     MethodNotAllowed { allow: &'static str },
+    /// No resource at this path (404).
+    #[error("not found")]
+    NotFound,
     /// The body is larger than [`crate::oauth::MAX_BODY_BYTES`] (413).
     #[error("payload too large")]
     PayloadTooLarge,

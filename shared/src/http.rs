@@ -35,6 +35,21 @@ pub fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse
     response
 }
 
+/// A JSON document every client and cache may keep for `max_age_seconds` (discovery
+/// metadata and public keys).
+pub fn json_cacheable(body: &str, max_age_seconds: u32) -> HttpResponse {
+    let mut response = Response::new(body.to_owned());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age_seconds}")) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
 /// Maps an [`ApiError`] to its status, OAuth error code and headers.
 ///
 /// `realm` names the protection space in RFC 6750 bearer challenges.
@@ -56,6 +71,11 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
             Some("this method is not allowed on this endpoint"),
+        ),
+        ApiError::NotFound => (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some("there is no resource at this path"),
         ),
         ApiError::PayloadTooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -181,6 +201,7 @@ mod tests {
                 "invalid_request",
             ),
             (ApiError::PayloadTooLarge, 413, "invalid_request"),
+            (ApiError::NotFound, 404, "not_found"),
             (ApiError::MissingToken, 401, "invalid_request"),
             (ApiError::InvalidToken("expired"), 401, "invalid_token"),
             (

@@ -184,22 +184,11 @@ pub fn verification_key(
 ) -> Result<DecodingKey, KeyError> {
     match algorithm {
         SigningAlgorithm::Es256 => {
-            let pem = parse_pem(material)?;
-            expect_tag(&pem, &["PUBLIC KEY"])?;
-            let der = pem.contents();
-            if der.len() != P256_SPKI_PREFIX.len() + 65 || !der.starts_with(&P256_SPKI_PREFIX) {
-                return Err(KeyError::NotP256);
-            }
+            let pem = p256_public_pem(material)?;
             DecodingKey::from_ec_pem(pem::encode(&pem).as_bytes()).map_err(|_| KeyError::NotP256)
         }
         SigningAlgorithm::Rs256 => {
-            let pem = parse_pem(material)?;
-            expect_tag(&pem, &["PUBLIC KEY"])?;
-            let key = RsaPublicKey::from_der(pem.contents()).map_err(|_| KeyError::NotRsa)?;
-            let bits = key.modulus_len() * 8;
-            if bits < MIN_RSA_BITS {
-                return Err(KeyError::RsaTooShort(bits));
-            }
+            let (pem, _) = rsa_public_pem(material)?;
             DecodingKey::from_rsa_pem(pem::encode(&pem).as_bytes()).map_err(|_| KeyError::NotRsa)
         }
         SigningAlgorithm::Hs256 => {
@@ -207,6 +196,68 @@ pub fn verification_key(
             Ok(DecodingKey::from_secret(material.as_bytes()))
         }
     }
+}
+
+/// A P-256 `PUBLIC KEY` PEM, checked.
+fn p256_public_pem(material: &str) -> Result<pem::Pem, KeyError> {
+    let pem = parse_pem(material)?;
+    expect_tag(&pem, &["PUBLIC KEY"])?;
+    let der = pem.contents();
+    if der.len() != P256_SPKI_PREFIX.len() + 65 || !der.starts_with(&P256_SPKI_PREFIX) {
+        return Err(KeyError::NotP256);
+    }
+    Ok(pem)
+}
+
+/// An RSA `PUBLIC KEY` PEM of at least [`MIN_RSA_BITS`], checked.
+fn rsa_public_pem(material: &str) -> Result<(pem::Pem, RsaPublicKey), KeyError> {
+    let pem = parse_pem(material)?;
+    expect_tag(&pem, &["PUBLIC KEY"])?;
+    let key = RsaPublicKey::from_der(pem.contents()).map_err(|_| KeyError::NotRsa)?;
+    let bits = key.modulus_len() * 8;
+    if bits < MIN_RSA_BITS {
+        return Err(KeyError::RsaTooShort(bits));
+    }
+    Ok((pem, key))
+}
+
+/// The public JSON Web Key (RFC 7517 §4, RFC 7518 §6) of a verification key, for the
+/// JWKS document; `None` for HS256, whose shared secret is never published.
+pub fn public_jwk(
+    algorithm: SigningAlgorithm,
+    key_id: &str,
+    material: &str,
+) -> Result<Option<serde_json::Value>, KeyError> {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let jwk = match algorithm {
+        SigningAlgorithm::Es256 => {
+            let pem = p256_public_pem(material)?;
+            // The uncompressed point: 0x04 || x (32 bytes) || y (32 bytes).
+            let point = &pem.contents()[P256_SPKI_PREFIX.len()..];
+            if point[0] != 0x04 {
+                return Err(KeyError::NotP256);
+            }
+            serde_json::json!({
+                "kty": "EC", "crv": "P-256",
+                "x": b64(&point[1..33]), "y": b64(&point[33..65]),
+            })
+        }
+        SigningAlgorithm::Rs256 => {
+            let (_, key) = rsa_public_pem(material)?;
+            serde_json::json!({
+                "kty": "RSA",
+                "n": b64(key.modulus().big_endian_without_leading_zero()),
+                "e": b64(key.exponent().big_endian_without_leading_zero()),
+            })
+        }
+        SigningAlgorithm::Hs256 => return Ok(None),
+    };
+    let mut jwk = jwk;
+    jwk["kid"] = key_id.into();
+    jwk["alg"] = algorithm.name().into();
+    jwk["use"] = "sig".into();
+    Ok(Some(jwk))
 }
 
 fn check_secret(secret: &str) -> Result<(), KeyError> {
@@ -319,6 +370,53 @@ mod tests {
             );
             assert!(verification_key(algorithm, key.verification_key.expose_secret()).is_ok());
         }
+    }
+
+    #[test]
+    fn rfc7517_public_jwks_verify_tokens_and_hold_no_private_material() {
+        use jsonwebtoken::jwk::Jwk;
+        for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::Rs256] {
+            let key = generate(algorithm).unwrap();
+            let jwk = public_jwk(algorithm, &key.key_id, key.verification_key.expose_secret())
+                .unwrap()
+                .unwrap();
+            assert_eq!(jwk["kid"], key.key_id.as_str());
+            assert_eq!(jwk["alg"], algorithm.name());
+            assert_eq!(jwk["use"], "sig");
+            for private_member in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+                assert!(jwk.get(private_member).is_none(), "{private_member}");
+            }
+            // A token signed with the private key verifies with the JWK alone.
+            let mut header = jsonwebtoken::Header::new(algorithm.jwt_algorithm());
+            header.kid = Some(key.key_id.clone());
+            let claims = serde_json::json!({"sub": "s", "exp": crate::now_unix() + 60});
+            let token = jsonwebtoken::encode(
+                &header,
+                &claims,
+                &signing_key(algorithm, &key.signing_key).unwrap(),
+            )
+            .unwrap();
+            let parsed: Jwk = serde_json::from_value(jwk).unwrap();
+            let decoding = DecodingKey::from_jwk(&parsed).unwrap();
+            let mut validation = jsonwebtoken::Validation::new(algorithm.jwt_algorithm());
+            validation.required_spec_claims.clear();
+            assert!(
+                jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn hmac_secrets_are_never_published() {
+        let key = generate(SigningAlgorithm::Hs256).unwrap();
+        assert_eq!(
+            public_jwk(
+                SigningAlgorithm::Hs256,
+                "k",
+                key.verification_key.expose_secret()
+            ),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -55,7 +55,24 @@ where
     let endpoint = match config::store_settings(&env) {
         Ok(settings) => build(&env, Arc::new(DynamoDbUserStore::connect(&settings).await)),
         Err(error) => Err(error),
-    }
-    .inspect_err(|error| tracing::error!(%error, "refusing to start: invalid configuration"))?;
+    };
+    serve_or_refuse(endpoint).await
+}
+
+/// [`start`] for a function that needs no table.
+pub async fn start_without_store<E, F>(build: F) -> Result<(), lambda_http::Error>
+where
+    E: Endpoint,
+    F: FnOnce(&dyn Environment) -> Result<E, ConfigError>,
+{
+    crate::telemetry::init();
+    serve_or_refuse(build(&ProcessEnvironment)).await
+}
+
+async fn serve_or_refuse<E: Endpoint>(
+    endpoint: Result<E, ConfigError>,
+) -> Result<(), lambda_http::Error> {
+    let endpoint = endpoint
+        .inspect_err(|error| tracing::error!(%error, "refusing to start: invalid configuration"))?;
     run(endpoint).await
 }

@@ -4,6 +4,7 @@
 
 pub mod token;
 pub mod users_me;
+pub mod well_known;
 
 use async_trait::async_trait;
 use bytes::Bytes;

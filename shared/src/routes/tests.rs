@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::Endpoint;
 use super::token::TokenEndpoint;
 use super::users_me::UsersMeEndpoint;
+use super::well_known::WellKnownEndpoint;
 use crate::http::HttpResponse;
 use crate::keys::{self, SigningAlgorithm};
 use crate::store::{MemoryUserStore, StoreError, UserStore};
@@ -558,4 +559,101 @@ async fn access_tokens_in_the_query_string_are_refused() {
         .body(Bytes::new())
         .unwrap();
     assert_oauth_error(&s.users_me.handle(request).await, 400, "invalid_request");
+}
+
+// ---- GET /.well-known/* ------------------------------------------------------
+
+async fn get(endpoint: &dyn Endpoint, path: &str) -> HttpResponse {
+    endpoint
+        .handle(http::Request::get(path).body(Bytes::new()).unwrap())
+        .await
+}
+
+#[tokio::test]
+async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
+    let s = service().await;
+    let mut env = s.env.clone();
+    env.insert("AUTH_SCOPES_SUPPORTED".into(), "write read".into());
+    let well_known = WellKnownEndpoint::from_env(&env).unwrap();
+    let response = get(&well_known, "/.well-known/oauth-authorization-server").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let metadata = json(&response);
+    assert_eq!(metadata["issuer"], ISSUER);
+    assert_eq!(metadata["token_endpoint"], format!("{ISSUER}/token"));
+    assert_eq!(
+        metadata["jwks_uri"],
+        format!("{ISSUER}/.well-known/jwks.json")
+    );
+    assert_eq!(
+        metadata["grant_types_supported"],
+        serde_json::json!(["password"])
+    );
+    assert_eq!(
+        metadata["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["none"])
+    );
+    assert_eq!(
+        metadata["scopes_supported"],
+        serde_json::json!(["read", "write"])
+    );
+    assert_eq!(metadata["response_types_supported"], serde_json::json!([]));
+    // The issuer in the metadata is the `iss` of the tokens (RFC 8414 §3.3).
+    let token = s.access_token("alice").await;
+    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["iss"], metadata["issuer"]);
+    let openid = get(&well_known, "/prod/.well-known/openid-configuration").await;
+    assert_eq!(json(&openid), metadata);
+}
+
+#[tokio::test]
+async fn rfc7517_jwks_verifies_issued_tokens_by_kid() {
+    let s = service().await;
+    let well_known = WellKnownEndpoint::from_env(&s.env).unwrap();
+    let response = get(&well_known, "/.well-known/jwks.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let key_set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(response.body()).unwrap();
+    assert_eq!(key_set.keys.len(), 1);
+    let token = s.access_token("alice").await;
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let jwk = key_set.find(&kid).expect("the token's kid is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    assert!(jsonwebtoken::decode::<Value>(&token, &key, &validation).is_ok());
+    assert!(
+        !response.body().contains("\"d\""),
+        "no private key material"
+    );
+}
+
+#[tokio::test]
+async fn jwks_never_publishes_hmac_secrets() {
+    let mut env = env();
+    let key = keys::generate(SigningAlgorithm::Hs256).unwrap();
+    env.extend(key.environment().map(|(k, v)| (k.to_owned(), v)));
+    let well_known = WellKnownEndpoint::from_env(&env).unwrap();
+    let response = get(&well_known, "/.well-known/jwks.json").await;
+    assert_eq!(json(&response), serde_json::json!({"keys": []}));
+    assert!(!response.body().contains(&env["JWT_SIGNING_KEY"]));
+}
+
+#[tokio::test]
+async fn well_known_refuses_other_methods_and_paths() {
+    let well_known = WellKnownEndpoint::from_env(&env()).unwrap();
+    let post = well_known
+        .handle(
+            http::Request::post("/.well-known/jwks.json")
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET");
+    let missing = get(&well_known, "/.well-known/secrets").await;
+    assert_oauth_error(&missing, 404, "not_found");
 }

@@ -19,6 +19,7 @@ use shared::oauth::MAX_BODY_BYTES;
 use shared::routes::Endpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
+use shared::routes::well_known::WellKnownEndpoint;
 use shared::store::{MemoryUserStore, UserStore};
 use shared::users::{UserRecord, Username};
 
@@ -63,26 +64,24 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
             .await
             .map_err(|e| format!("{name}: {e}"))?;
     }
-    Ok(router(Arc::new(token), Arc::new(users_me)))
+    let well_known = Arc::new(WellKnownEndpoint::from_env(&env).map_err(describe)?);
+    Ok(router(vec![
+        ("/token", Arc::new(token)),
+        ("/users/me", Arc::new(users_me)),
+        ("/.well-known/{*document}", well_known),
+    ]))
 }
 
-fn router(token: Arc<dyn Endpoint>, users_me: Arc<dyn Endpoint>) -> Router {
-    Router::new()
-        .route(
-            "/token",
-            any(move |request: Request| serve(Arc::clone(&token), request)),
-        )
-        .route(
-            "/users/me",
-            any(move |request: Request| serve(Arc::clone(&users_me), request)),
-        )
-        .fallback(|| async {
-            Response::builder()
-                .status(404)
-                .header("content-type", "application/json")
-                .body(Body::from(r#"{"error":"not_found"}"#))
-                .unwrap_or_default()
-        })
+/// Every route, at the paths API Gateway serves them on.
+fn router(routes: Vec<(&'static str, Arc<dyn Endpoint>)>) -> Router {
+    let mut router = Router::new();
+    for (path, endpoint) in routes {
+        router = router.route(
+            path,
+            any(move |request: Request| serve(Arc::clone(&endpoint), request)),
+        );
+    }
+    router.fallback(|| async { error_response(&ApiError::NotFound, "").map(Body::from) })
 }
 
 /// Collects the body (refusing more than the handlers accept) and calls the endpoint.

@@ -55,7 +55,10 @@ async fn main() -> Result<(), String> {
     .await?;
 
     println!("DEVELOPMENT ONLY: in-memory users, a signing key that dies with this process.");
-    println!("Listening on {base_url}  (POST /token, GET /users/me)");
+    println!("Listening on {base_url}");
+    println!(
+        "  POST /token, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
+    );
     if let Some(password) = demo_password {
         println!("Demo user: username 'demo', password '{password}'");
         println!(

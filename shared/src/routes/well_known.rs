@@ -1,0 +1,112 @@
+//! Discovery: `GET /.well-known/oauth-authorization-server` (RFC 8414),
+//! `GET /.well-known/openid-configuration` (the same document, where OpenID-minded
+//! clients and API Gateway's JWT authorizer look for `jwks_uri`) and
+//! `GET /.well-known/jwks.json` (RFC 7517). Both documents are built once at cold
+//! start; this function needs no table and no private key.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::Method;
+use serde::Serialize;
+
+use super::Endpoint;
+use crate::config::{self, ConfigError, Environment, ServiceSettings};
+use crate::error::ApiError;
+use crate::http::{HttpResponse, error_response, json_cacheable};
+
+/// How long clients and caches may keep the documents. A key rotation waits at least
+/// this long between publishing a new key and signing with it (see the README).
+pub const MAX_AGE_SECONDS: u32 = 300;
+
+/// RFC 8414 §2 authorization server metadata.
+#[derive(Debug, Serialize)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// No authorization endpoint (yet), so no response types: an empty list rather
+    /// than a promise.
+    pub response_types_supported: Vec<&'static str>,
+}
+
+impl ServerMetadata {
+    /// Endpoints live under the issuer URL, as API Gateway serves them.
+    pub fn new(issuer: &str, scopes_supported: Vec<String>) -> Self {
+        ServerMetadata {
+            issuer: issuer.to_owned(),
+            token_endpoint: format!("{issuer}/token"),
+            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            grant_types_supported: vec!["password"],
+            // Clients are not registered yet: public clients, no client authentication.
+            token_endpoint_auth_methods_supported: vec!["none"],
+            scopes_supported,
+            response_types_supported: Vec::new(),
+        }
+    }
+}
+
+pub struct WellKnownEndpoint {
+    metadata: String,
+    key_set: String,
+}
+
+impl WellKnownEndpoint {
+    pub fn new(metadata: &ServerMetadata, key_set: &serde_json::Value) -> Self {
+        WellKnownEndpoint {
+            metadata: serde_json::to_string(metadata).unwrap_or_default(),
+            key_set: key_set.to_string(),
+        }
+    }
+
+    /// `AUTH_ISSUER`, `JWT_ALGORITHM`, `JWT_VERIFICATION_KEYS` and the optional
+    /// `AUTH_SCOPES_SUPPORTED` (space-separated, published as `scopes_supported`).
+    pub fn from_env(env: &dyn Environment) -> Result<Self, ConfigError> {
+        let service = ServiceSettings::from_env(env)?;
+        let scopes = env
+            .get("AUTH_SCOPES_SUPPORTED")
+            .map(|v| crate::oauth::ScopeSet::parse(&v))
+            .transpose()
+            .map_err(|_| ConfigError::Invalid {
+                var: "AUTH_SCOPES_SUPPORTED",
+                reason: "must be space-separated RFC 6749 scope tokens".into(),
+            })?
+            .map(|set| set.iter().map(str::to_owned).collect())
+            .unwrap_or_default();
+        Ok(WellKnownEndpoint::new(
+            &ServerMetadata::new(&service.issuer, scopes),
+            &config::public_key_set(env)?,
+        ))
+    }
+
+    fn respond(&self, request: &http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
+        if request.method() != Method::GET {
+            return Err(ApiError::MethodNotAllowed { allow: "GET" });
+        }
+        // Matched by suffix: behind API Gateway, `cargo lambda watch` and the local
+        // server alike, whatever prefix the path carries.
+        let path = request.uri().path();
+        if path.ends_with("/.well-known/oauth-authorization-server")
+            || path.ends_with("/.well-known/openid-configuration")
+        {
+            Ok(json_cacheable(&self.metadata, MAX_AGE_SECONDS))
+        } else if path.ends_with("/.well-known/jwks.json") {
+            Ok(json_cacheable(&self.key_set, MAX_AGE_SECONDS))
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}
+
+#[async_trait]
+impl Endpoint for WellKnownEndpoint {
+    async fn handle(&self, request: http::Request<Bytes>) -> HttpResponse {
+        match self.respond(&request) {
+            Ok(response) => response,
+            Err(error) => error_response(&error, ""),
+        }
+    }
+}
