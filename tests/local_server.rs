@@ -4,8 +4,9 @@ use integration_tests::json_body_str;
 use local_server::LocalOptions;
 use secrecy::SecretString;
 
-#[tokio::test]
-async fn local_server_serves_every_route_over_http() {
+/// The local server on a free port with the user alice, as `cargo run -p local-server`
+/// starts it; returns its base URL (also its issuer) and a client.
+async fn start_local_server() -> (String, reqwest::Client) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = local_server::build(&LocalOptions {
@@ -19,9 +20,11 @@ async fn local_server_serves_every_route_over_http() {
     .await
     .unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
+    (base, reqwest::Client::new())
+}
 
-    let login = client
+async fn log_in(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    client
         .post(format!("{base}/token"))
         .form(&[
             ("grant_type", "password"),
@@ -30,7 +33,13 @@ async fn local_server_serves_every_route_over_http() {
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn local_server_serves_every_route_over_http() {
+    let (base, client) = start_local_server().await;
+    let login = log_in(&client, &base).await;
     assert_eq!(login.status(), 200);
     assert_eq!(login.headers()["cache-control"], "no-store");
     let body = json_body_str(&login.text().await.unwrap());
@@ -75,30 +84,8 @@ async fn local_server_serves_every_route_over_http() {
 /// .venv by the test command) verifies a token with that JWKS alone.
 #[tokio::test]
 async fn tokens_verify_with_pyjwt_from_the_published_jwks_alone() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let app = local_server::build(&LocalOptions {
-        base_url: issuer.clone(),
-        users: vec![(
-            "alice".into(),
-            SecretString::from("wonderland-42".to_owned()),
-        )],
-        bcrypt_cost: 4,
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{issuer}/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "wonderland-42"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (issuer, client) = start_local_server().await;
+    let login = log_in(&client, &issuer).await;
     let token = json_body_str(&login.text().await.unwrap())["access_token"]
         .as_str()
         .unwrap()
