@@ -37,6 +37,10 @@ pub enum ApiError {
     /// RFC 6750 §3.1 `invalid_token`: expired, forged, malformed or revoked (401).
     #[error("invalid_token: {0}")]
     InvalidToken(&'static str),
+    /// RFC 6750 §3.1 `insufficient_scope`: a valid token without the scope this
+    /// resource requires (403, with the required scope in the challenge).
+    #[error("insufficient_scope: {required}")]
+    InsufficientScope { required: String },
     /// A dependency (the table) is unreachable or throttled; retrying later may work (503).
     #[error("temporarily_unavailable")]
     TemporarilyUnavailable,

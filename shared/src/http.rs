@@ -88,6 +88,11 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             Some("a bearer token is required"),
         ),
         ApiError::InvalidToken(d) => (StatusCode::UNAUTHORIZED, "invalid_token", Some(d)),
+        ApiError::InsufficientScope { .. } => (
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            Some("the access token lacks the scope this resource requires"),
+        ),
         ApiError::TemporarilyUnavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
@@ -130,6 +135,19 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
                 header::WWW_AUTHENTICATE,
                 bearer_challenge(realm, Some(("invalid_request", d))),
             );
+        }
+        ApiError::InsufficientScope { required } => {
+            let mut challenge = bearer_challenge(
+                realm,
+                Some(("insufficient_scope", description.as_deref().unwrap_or(""))),
+            )
+            .to_str()
+            .unwrap_or("Bearer")
+            .to_owned();
+            challenge.push_str(&format!(", scope=\"{}\"", quoted_string_safe(required)));
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         ApiError::TemporarilyUnavailable => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
@@ -258,6 +276,22 @@ mod tests {
             "",
         );
         assert_eq!(body(&response)["error_description"], "a quoted  caf 4");
+    }
+
+    #[test]
+    fn rfc6750_3_1_insufficient_scope_is_403_naming_the_scope() {
+        let error = ApiError::InsufficientScope {
+            required: "orders:write".into(),
+        };
+        let response = error_response(&error, "api");
+        assert_eq!(response.status(), 403);
+        assert_eq!(body(&response)["error"], "insufficient_scope");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"api\", error=\"insufficient_scope\", \
+             error_description=\"the access token lacks the scope this resource requires\", \
+             scope=\"orders:write\""
+        );
     }
 
     #[test]

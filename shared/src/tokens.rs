@@ -54,6 +54,23 @@ pub struct AccessTokenClaims {
     pub username: Option<String>,
 }
 
+impl AccessTokenClaims {
+    /// The one check an API needs after verification: does the token carry `scope`
+    /// (RFC 6749 §3.3, space-delimited)? If not, the answer is RFC 6750 §3.1
+    /// `insufficient_scope`, which [`crate::http::error_response`] turns into a 403
+    /// naming the scope.
+    pub fn require_scope(&self, scope: &str) -> Result<(), crate::error::ApiError> {
+        let granted = self.scope.as_deref().unwrap_or("");
+        if granted.split(' ').any(|s| !s.is_empty() && s == scope) {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::InsufficientScope {
+                required: scope.to_owned(),
+            })
+        }
+    }
+}
+
 /// Why a token was refused. Each reason has a fixed description that is safe to
 /// send to the client in `error_description`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -374,6 +391,37 @@ mod tests {
             assert_eq!(claims.scope.as_deref(), Some("read write"));
             assert_eq!(claims.client_id.as_deref(), Some("web"));
         }
+    }
+
+    #[test]
+    fn require_scope_matches_whole_scope_tokens() {
+        let key = keys::generate(SigningAlgorithm::Es256).unwrap();
+        let signer = signer_for(&key, 900);
+        let claims = signer
+            .issue(
+                "s",
+                None,
+                None,
+                &ScopeSet::parse("orders:read profile").unwrap(),
+            )
+            .unwrap()
+            .claims;
+        assert!(claims.require_scope("orders:read").is_ok());
+        assert!(claims.require_scope("profile").is_ok());
+        for missing in ["orders", "orders:write", "", "orders:read profile"] {
+            assert_eq!(
+                claims.require_scope(missing),
+                Err(crate::error::ApiError::InsufficientScope {
+                    required: missing.into()
+                }),
+                "{missing:?}"
+            );
+        }
+        let none = signer
+            .issue("s", None, None, &ScopeSet::default())
+            .unwrap()
+            .claims;
+        assert!(none.require_scope("profile").is_err());
     }
 
     #[test]

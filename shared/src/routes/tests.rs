@@ -657,3 +657,88 @@ async fn well_known_refuses_other_methods_and_paths() {
     let missing = get(&well_known, "/.well-known/secrets").await;
     assert_oauth_error(&missing, 404, "not_found");
 }
+
+/// The README's key rotation procedure, step by step, with the endpoints a
+/// deployment runs: no token is refused at any point until the old key is retired,
+/// and every verifier can find every signing key in the JWKS before it is used.
+#[tokio::test]
+async fn key_rotation_procedure_from_the_readme() {
+    let s = service().await;
+    let old_env = s.env.clone();
+    let old_token = s.access_token("alice").await;
+    let bearer = |token: &str| format!("Bearer {token}");
+
+    // (1) Generate a new key. (2) Publish it next to the current one.
+    let new_key = keys::generate(SigningAlgorithm::Es256).unwrap();
+    let new_settings: HashMap<String, String> = new_key
+        .environment()
+        .map(|(k, v)| (k.to_owned(), v))
+        .into_iter()
+        .collect();
+    let mut both: serde_json::Map<String, Value> =
+        serde_json::from_str(&old_env["JWT_VERIFICATION_KEYS"]).unwrap();
+    let new_only: serde_json::Map<String, Value> =
+        serde_json::from_str(&new_settings["JWT_VERIFICATION_KEYS"]).unwrap();
+    both.extend(new_only.clone());
+    let mut publishing = old_env.clone();
+    publishing.insert(
+        "JWT_VERIFICATION_KEYS".into(),
+        Value::Object(both).to_string(),
+    );
+    let users_me = UsersMeEndpoint::from_env(&publishing, s.store.clone()).unwrap();
+    let jwks = json(
+        &get(
+            &WellKnownEndpoint::from_env(&publishing).unwrap(),
+            "/.well-known/jwks.json",
+        )
+        .await,
+    );
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(s.me(Some(&bearer(&old_token))).await.status(), 200);
+    assert_eq!(users_me.handle(me_request(&old_token)).await.status(), 200);
+
+    // (4) Sign with the new key; tokens of both keys verify.
+    let mut signing_new = publishing.clone();
+    signing_new.insert(
+        "JWT_SIGNING_KEY".into(),
+        new_settings["JWT_SIGNING_KEY"].clone(),
+    );
+    signing_new.insert(
+        "JWT_SIGNING_KEY_ID".into(),
+        new_settings["JWT_SIGNING_KEY_ID"].clone(),
+    );
+    let token_endpoint = TokenEndpoint::from_env(&signing_new, s.store.clone()).unwrap();
+    let login = token_endpoint
+        .handle(form_post(
+            "grant_type=password&username=alice&password=correct+horse+battery",
+        ))
+        .await;
+    let new_token = json(&login)["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        jsonwebtoken::decode_header(&new_token).unwrap().kid,
+        Some(new_key.key_id.clone())
+    );
+    assert_eq!(users_me.handle(me_request(&old_token)).await.status(), 200);
+    assert_eq!(users_me.handle(me_request(&new_token)).await.status(), 200);
+
+    // (5) Retire the old key: its tokens stop, the new ones carry on.
+    let mut retired = signing_new.clone();
+    retired.insert(
+        "JWT_VERIFICATION_KEYS".into(),
+        Value::Object(new_only).to_string(),
+    );
+    let users_me = UsersMeEndpoint::from_env(&retired, s.store.clone()).unwrap();
+    assert_oauth_error(
+        &users_me.handle(me_request(&old_token)).await,
+        401,
+        "invalid_token",
+    );
+    assert_eq!(users_me.handle(me_request(&new_token)).await.status(), 200);
+}
+
+fn me_request(token: &str) -> http::Request<Bytes> {
+    http::Request::get("/users/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Bytes::new())
+        .unwrap()
+}
