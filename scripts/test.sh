@@ -28,17 +28,18 @@ fi
 
 step "Local DynamoDB-compatible server"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" > .tmp/moto.log 2>&1 &
+# moto serialised to one request at a time: see scripts/dynamodb_server.py.
+python3 scripts/dynamodb_server.py 127.0.0.1 "$port" > .tmp/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
     break
   fi
-  kill -0 "$moto_pid" 2>/dev/null || { cat .tmp/moto.log; echo "moto_server failed to start" >&2; exit 1; }
+  kill -0 "$moto_pid" 2>/dev/null || { cat .tmp/moto.log; echo "the DynamoDB-compatible server failed to start" >&2; exit 1; }
   sleep 0.2
 done
-echo "moto_server on 127.0.0.1:$port"
+echo "DynamoDB-compatible server (moto) on 127.0.0.1:$port"
 
 # Dummy credentials: the SDK must never look for real ones.
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use integration_tests::*;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
-use shared::store::UserStore;
+use shared::store::Store;
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 const VERSIONS: [EventVersion; 2] = [EventVersion::RestV1, EventVersion::HttpV2];
 
 struct Deployment {
-    store: Arc<dyn UserStore>,
+    store: Arc<dyn Store>,
     token: TokenEndpoint,
     users_me: UsersMeEndpoint,
 }
@@ -20,7 +20,7 @@ struct Deployment {
 async fn deployment() -> Deployment {
     let store = fresh_store("apigw").await;
     let env = service_env(store.table_name());
-    let store: Arc<dyn UserStore> = Arc::new(store);
+    let store: Arc<dyn Store> = Arc::new(store);
     Deployment {
         token: TokenEndpoint::from_env(&env, store.clone()).unwrap(),
         users_me: UsersMeEndpoint::from_env(&env, store.clone()).unwrap(),
@@ -300,4 +300,78 @@ async fn users_me_challenges_and_refusals() {
     )
     .await;
     assert_eq!(refused.status(), 401);
+}
+
+fn refresh_event(version: EventVersion, refresh_token: &str) -> serde_json::Value {
+    let body = format!("grant_type=refresh_token&refresh_token={refresh_token}");
+    token_event(version, body.as_bytes(), false)
+}
+
+fn refresh_token_of(response: &shared::http::HttpResponse) -> String {
+    json_body(response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn refresh_rotation_and_replay_detection_on_dynamodb() {
+    let d = deployment().await;
+    add_user(d.store.as_ref(), "fay").await;
+    let login = invoke(
+        &d.token,
+        &token_event(EventVersion::HttpV2, login_body("fay").as_bytes(), false),
+    )
+    .await;
+    let first = refresh_token_of(&login);
+    let mut latest = first.clone();
+    for version in [
+        EventVersion::RestV1,
+        EventVersion::HttpV2,
+        EventVersion::RestV1,
+    ] {
+        let refreshed = invoke(&d.token, &refresh_event(version, &latest)).await;
+        assert_eq!(refreshed.status(), 200, "{}", refreshed.body());
+        latest = refresh_token_of(&refreshed);
+    }
+    let replay = invoke(&d.token, &refresh_event(EventVersion::HttpV2, &first)).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(json_body(&replay)["error"], "invalid_grant");
+    let after = invoke(&d.token, &refresh_event(EventVersion::HttpV2, &latest)).await;
+    assert_eq!(after.status(), 400, "the family died with the replay");
+}
+
+/// Twenty clients present one refresh token at the same moment, against the
+/// DynamoDB store: exactly one gets tokens.
+#[tokio::test]
+async fn twenty_concurrent_refreshes_of_one_token_yield_exactly_one_success() {
+    let d = deployment().await;
+    add_user(d.store.as_ref(), "gus").await;
+    let login = invoke(
+        &d.token,
+        &token_event(EventVersion::HttpV2, login_body("gus").as_bytes(), false),
+    )
+    .await;
+    let token = refresh_token_of(&login);
+    let endpoint = Arc::new(d.token);
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let endpoint = Arc::clone(&endpoint);
+            let event = refresh_event(EventVersion::HttpV2, &token);
+            tokio::spawn(async move { invoke(endpoint.as_ref(), &event).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
 }

@@ -78,7 +78,7 @@ async fn user_lifecycle_through_the_cli() {
     assert!(!text(&show).contains("$2"), "no hash in the output");
 
     // The stored hash verifies the password that went in on stdin.
-    let store = shared::store::DynamoDbUserStore::connect(&shared::store::StoreSettings {
+    let store = shared::store::DynamoDbStore::connect(&shared::store::StoreSettings {
         table_name: table.clone(),
         endpoint_url: Some(dynamodb_endpoint()),
     })

@@ -7,7 +7,7 @@ use std::time::Duration;
 use integration_tests::*;
 use shared::routes::Endpoint;
 use shared::routes::token::TokenEndpoint;
-use shared::store::{DynamoDbUserStore, StoreError, StoreSettings, UserStore};
+use shared::store::{DynamoDbStore, StoreError, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username};
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn an_unreachable_table_is_a_prompt_503() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let store = DynamoDbUserStore::connect(&StoreSettings {
+    let store = DynamoDbStore::connect(&StoreSettings {
         table_name: "users".into(),
         endpoint_url: Some(format!("http://{closed}")),
     })
@@ -134,7 +134,7 @@ async fn an_unreachable_table_is_a_prompt_503() {
 #[tokio::test]
 async fn a_missing_table_is_a_500_not_a_retryable_503() {
     // A misconfiguration (wrong TABLE_NAME) is not fixed by retrying: no Retry-After.
-    let store = DynamoDbUserStore::connect(&StoreSettings {
+    let store = DynamoDbStore::connect(&StoreSettings {
         table_name: unique_table_name("missing"),
         endpoint_url: Some(dynamodb_endpoint()),
     })
@@ -157,4 +157,124 @@ async fn a_missing_table_is_a_500_not_a_retryable_503() {
         !response.body().contains(&table),
         "no table name in the body"
     );
+}
+
+mod refresh_tokens {
+    use super::*;
+    use shared::refresh::{NewRefreshToken, RefreshLifetimes, RefreshTokenRecord, first_of_family};
+    use shared::store::{RefreshTokenStore, RotationError};
+
+    fn first() -> RefreshTokenRecord {
+        first_of_family(
+            &NewRefreshToken::generate(),
+            "usr_1",
+            "alice",
+            Some("web"),
+            "read write",
+            shared::now_unix(),
+            RefreshLifetimes::default(),
+        )
+    }
+
+    fn next(record: &RefreshTokenRecord) -> RefreshTokenRecord {
+        record.successor(
+            NewRefreshToken::generate().token_hash,
+            shared::now_unix(),
+            RefreshLifetimes::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn families_rotate_once_per_token_and_revoke_as_a_whole() {
+        let store = fresh_store("refresh").await;
+        let first = first();
+        store.start_family(&first).await.unwrap();
+        assert_eq!(
+            store.start_family(&first).await,
+            Err(StoreError::AlreadyExists)
+        );
+        let found = store
+            .find_refresh_token(&first.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.record, first);
+        assert!(!found.used && !found.family_revoked);
+
+        let second = next(&first);
+        store.rotate(&first, &second).await.unwrap();
+        assert!(
+            store
+                .find_refresh_token(&first.token_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .used
+        );
+        assert_eq!(
+            store.rotate(&first, &next(&first)).await,
+            Err(RotationError::AlreadyUsed)
+        );
+
+        store.revoke_family(&first.family_id).await.unwrap();
+        assert_eq!(
+            store.rotate(&second, &next(&second)).await,
+            Err(RotationError::FamilyRevoked)
+        );
+        // Nothing half-written: the failed rotation left the token unused.
+        let second_now = store
+            .find_refresh_token(&second.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!second_now.used && second_now.family_revoked);
+        assert_eq!(
+            store
+                .find_refresh_token("0".repeat(64).as_str())
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    /// RFC 9700 §4.14.2 rotation under attack: twenty concurrent rotations of one
+    /// token, exactly one wins, and the winner's successor exists exactly once.
+    #[tokio::test]
+    async fn twenty_concurrent_rotations_of_one_token_yield_exactly_one_success() {
+        let store = Arc::new(fresh_store("refresh-race").await);
+        let first = first();
+        store.start_family(&first).await.unwrap();
+        let attempts: Vec<_> = (0..20)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                let old = first.clone();
+                let new = next(&first);
+                tokio::spawn(async move { (store.rotate(&old, &new).await, new) })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for attempt in attempts {
+            results.push(attempt.await.unwrap());
+        }
+        let winners: Vec<&RefreshTokenRecord> = results
+            .iter()
+            .filter(|(r, _)| r.is_ok())
+            .map(|(_, new)| new)
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "{:?}",
+            results.iter().map(|(r, _)| r).collect::<Vec<_>>()
+        );
+        assert!(
+            results
+                .iter()
+                .all(|(r, _)| r.is_ok() || *r == Err(RotationError::AlreadyUsed))
+        );
+        for (result, new) in &results {
+            let stored = store.find_refresh_token(&new.token_hash).await.unwrap();
+            assert_eq!(stored.is_some(), result.is_ok(), "losers wrote nothing");
+        }
+    }
 }

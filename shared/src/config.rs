@@ -273,6 +273,37 @@ fn verification_key_entries(
     Ok((algorithm, entries.into_iter().collect()))
 }
 
+/// `REFRESH_TOKEN_IDLE_SECONDS` (default 14 days) and `REFRESH_TOKEN_ABSOLUTE_SECONDS`
+/// (default 90 days): a refresh token unused for the idle time expires, and no
+/// family outlives the absolute time. 60 s ≤ idle ≤ absolute ≤ 400 days.
+pub fn refresh_lifetimes(
+    env: &dyn Environment,
+) -> Result<crate::refresh::RefreshLifetimes, ConfigError> {
+    let defaults = crate::refresh::RefreshLifetimes::default();
+    let idle_seconds = number(env, "REFRESH_TOKEN_IDLE_SECONDS", defaults.idle_seconds)?;
+    let absolute_seconds = number(
+        env,
+        "REFRESH_TOKEN_ABSOLUTE_SECONDS",
+        defaults.absolute_seconds,
+    )?;
+    if !(60..=400 * 24 * 3600).contains(&absolute_seconds) {
+        return Err(invalid(
+            "REFRESH_TOKEN_ABSOLUTE_SECONDS",
+            "must be between 60 and 34560000 (400 days)",
+        ));
+    }
+    if idle_seconds < 60 || idle_seconds > absolute_seconds {
+        return Err(invalid(
+            "REFRESH_TOKEN_IDLE_SECONDS",
+            "must be at least 60 and at most REFRESH_TOKEN_ABSOLUTE_SECONDS",
+        ));
+    }
+    Ok(crate::refresh::RefreshLifetimes {
+        idle_seconds,
+        absolute_seconds,
+    })
+}
+
 /// `BCRYPT_COST`: default 12; below 10 only in development mode.
 pub fn password_hasher(
     env: &dyn Environment,
@@ -463,6 +494,24 @@ mod tests {
         );
         e.insert("BCRYPT_COST".into(), "40".into());
         assert!(password_hasher(&e, &ServiceSettings::from_env(&e).unwrap()).is_err());
+    }
+
+    #[test]
+    fn refresh_lifetimes_default_to_14_and_90_days_and_must_nest() {
+        let defaults = refresh_lifetimes(&base()).unwrap();
+        assert_eq!(defaults.idle_seconds, 14 * 24 * 3600);
+        assert_eq!(defaults.absolute_seconds, 90 * 24 * 3600);
+        for (idle, absolute, ok) in [
+            ("60", "60", true),
+            ("59", "600", false),
+            ("700", "600", false),
+            ("60", "99999999", false),
+        ] {
+            let mut e = base();
+            e.insert("REFRESH_TOKEN_IDLE_SECONDS".into(), idle.into());
+            e.insert("REFRESH_TOKEN_ABSOLUTE_SECONDS".into(), absolute.into());
+            assert_eq!(refresh_lifetimes(&e).is_ok(), ok, "{idle} {absolute}");
+        }
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub enum ApiError {
     /// body for all of them, so that the answer reveals nothing about who exists.
     #[error("invalid_grant")]
     InvalidGrant,
+    /// RFC 6749 §5.2 `invalid_grant` for a refresh token that is unknown, expired,
+    /// revoked, already used, or whose user is gone or disabled.
+    #[error("invalid_grant (refresh token)")]
+    InvalidRefreshToken,
     /// RFC 6749 §5.2 `unsupported_grant_type`.
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,

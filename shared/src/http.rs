@@ -61,10 +61,15 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             "invalid_grant",
             Some("the username or password is incorrect, or the account is disabled"),
         ),
+        ApiError::InvalidRefreshToken => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            Some("the refresh token is invalid, expired or revoked"),
+        ),
         ApiError::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            Some("this server supports grant_type=password"),
+            Some("this server supports grant_type=password and grant_type=refresh_token"),
         ),
         ApiError::InvalidScope(d) => (StatusCode::BAD_REQUEST, "invalid_scope", Some(d)),
         ApiError::MethodNotAllowed { .. } => (
@@ -207,6 +212,7 @@ mod tests {
     fn every_error_maps_to_its_status_and_code() {
         let cases = [
             (ApiError::InvalidGrant, 400, "invalid_grant"),
+            (ApiError::InvalidRefreshToken, 400, "invalid_grant"),
             (
                 ApiError::UnsupportedGrantType,
                 400,

@@ -9,7 +9,7 @@ use lambda_http::Body;
 use crate::config::{self, ConfigError, Environment, ProcessEnvironment};
 use crate::http::HttpResponse;
 use crate::routes::Endpoint;
-use crate::store::{DynamoDbUserStore, UserStore};
+use crate::store::{DynamoDbStore, Store};
 
 /// Turns a `lambda_http` request into the plain request the handlers take.
 pub fn to_http_request(request: lambda_http::Request) -> http::Request<Bytes> {
@@ -48,12 +48,12 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), lambda_http::Error> {
 pub async fn start<E, F>(build: F) -> Result<(), lambda_http::Error>
 where
     E: Endpoint,
-    F: FnOnce(&dyn Environment, Arc<dyn UserStore>) -> Result<E, ConfigError>,
+    F: FnOnce(&dyn Environment, Arc<dyn Store>) -> Result<E, ConfigError>,
 {
     crate::telemetry::init();
     let env = ProcessEnvironment;
     let endpoint = match config::store_settings(&env) {
-        Ok(settings) => build(&env, Arc::new(DynamoDbUserStore::connect(&settings).await)),
+        Ok(settings) => build(&env, Arc::new(DynamoDbStore::connect(&settings).await)),
         Err(error) => Err(error),
     };
     serve_or_refuse(endpoint).await

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod lambda;
 pub mod oauth;
 pub mod passwords;
+pub mod refresh;
 pub mod routes;
 pub mod store;
 pub mod telemetry;

@@ -260,10 +260,36 @@ impl std::fmt::Debug for PasswordGrantRequest {
     }
 }
 
+/// A token request with the refresh-token grant (RFC 6749 §6).
+pub struct RefreshGrantRequest {
+    pub refresh_token: SecretString,
+    pub scope: Option<ScopeSet>,
+    pub client_id: Option<String>,
+}
+
+impl std::fmt::Debug for RefreshGrantRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshGrantRequest")
+            .field("refresh_token", &"<redacted>")
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
 /// The grants this server understands, parsed from a token request body.
 #[derive(Debug)]
 pub enum TokenRequest {
     Password(PasswordGrantRequest),
+    RefreshToken(RefreshGrantRequest),
+}
+
+fn client_id(form: &FormParameters) -> Result<Option<String>, ApiError> {
+    match form.get("client_id") {
+        Some(id) if is_valid_client_id(id) => Ok(Some(id.to_owned())),
+        Some(_) => Err(ApiError::invalid_request("the client_id is malformed")),
+        None => Ok(None),
+    }
 }
 
 impl TokenRequest {
@@ -271,22 +297,17 @@ impl TokenRequest {
     /// `invalid_request`, unknown is `unsupported_grant_type`), then its own parameters.
     pub fn from_form(form: &FormParameters) -> Result<Self, ApiError> {
         match form.require("grant_type")? {
-            "password" => {
-                let username = form.require("username")?.to_owned();
-                let password = SecretString::from(form.require("password")?.to_owned());
-                let scope = form.get("scope").map(ScopeSet::parse).transpose()?;
-                let client_id = match form.get("client_id") {
-                    Some(id) if is_valid_client_id(id) => Some(id.to_owned()),
-                    Some(_) => return Err(ApiError::invalid_request("the client_id is malformed")),
-                    None => None,
-                };
-                Ok(TokenRequest::Password(PasswordGrantRequest {
-                    username,
-                    password,
-                    scope,
-                    client_id,
-                }))
-            }
+            "password" => Ok(TokenRequest::Password(PasswordGrantRequest {
+                username: form.require("username")?.to_owned(),
+                password: SecretString::from(form.require("password")?.to_owned()),
+                scope: form.get("scope").map(ScopeSet::parse).transpose()?,
+                client_id: client_id(form)?,
+            })),
+            "refresh_token" => Ok(TokenRequest::RefreshToken(RefreshGrantRequest {
+                refresh_token: SecretString::from(form.require("refresh_token")?.to_owned()),
+                scope: form.get("scope").map(ScopeSet::parse).transpose()?,
+                client_id: client_id(form)?,
+            })),
             _ => Err(ApiError::UnsupportedGrantType),
         }
     }
@@ -444,7 +465,9 @@ mod tests {
     fn rfc6749_4_3_2_password_grant_parameters() {
         let f = form("grant_type=password&username=alice&password=pw&scope=read&client_id=web")
             .unwrap();
-        let TokenRequest::Password(r) = TokenRequest::from_form(&f).unwrap();
+        let TokenRequest::Password(r) = TokenRequest::from_form(&f).unwrap() else {
+            panic!("not a password grant")
+        };
         assert_eq!(r.username, "alice");
         assert_eq!(r.password.expose_secret(), "pw");
         assert_eq!(r.scope.as_ref().unwrap().to_string(), "read");

@@ -11,7 +11,7 @@ use shared::http::HttpResponse;
 use shared::keys::{self, SigningAlgorithm};
 use shared::passwords::PasswordHasher;
 use shared::routes::Endpoint;
-use shared::store::{DynamoDbUserStore, StoreSettings, UserStore};
+use shared::store::{DynamoDbStore, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username};
 
 pub mod runtime_api;
@@ -42,8 +42,8 @@ pub fn unique_table_name(prefix: &str) -> String {
 }
 
 /// A fresh table on the local server.
-pub async fn fresh_store(prefix: &str) -> DynamoDbUserStore {
-    let store = DynamoDbUserStore::connect(&StoreSettings {
+pub async fn fresh_store(prefix: &str) -> DynamoDbStore {
+    let store = DynamoDbStore::connect(&StoreSettings {
         table_name: unique_table_name(prefix),
         endpoint_url: Some(dynamodb_endpoint()),
     })

@@ -15,7 +15,10 @@ use super::users_me::UsersMeEndpoint;
 use super::well_known::WellKnownEndpoint;
 use crate::http::HttpResponse;
 use crate::keys::{self, SigningAlgorithm};
-use crate::store::{MemoryUserStore, StoreError, UserStore};
+use crate::refresh::RefreshTokenRecord;
+use crate::store::{
+    MemoryStore, RefreshTokenStore, RotationError, Store, StoreError, StoredRefreshToken, UserStore,
+};
 use crate::users::{UserRecord, Username};
 
 const ISSUER: &str = "https://auth.example.com";
@@ -24,7 +27,7 @@ const PASSWORD: &str = "correct horse battery";
 
 struct Service {
     env: HashMap<String, String>,
-    store: Arc<MemoryUserStore>,
+    store: Arc<MemoryStore>,
     token: TokenEndpoint,
     users_me: UsersMeEndpoint,
 }
@@ -45,7 +48,7 @@ fn env() -> HashMap<String, String> {
 }
 
 async fn service() -> Service {
-    let store = Arc::new(MemoryUserStore::new());
+    let store = Arc::new(MemoryStore::new());
     let env = env();
     let token = TokenEndpoint::from_env(&env, store.clone()).unwrap();
     let users_me = UsersMeEndpoint::from_env(&env, store.clone()).unwrap();
@@ -140,7 +143,8 @@ async fn rfc6749_5_1_successful_password_grant() {
         body.get("scope").is_none(),
         "no scope requested, none granted"
     );
-    assert_eq!(body.as_object().unwrap().len(), 3);
+    assert_eq!(body["refresh_token"].as_str().unwrap().len(), 43);
+    assert_eq!(body.as_object().unwrap().len(), 4);
 }
 
 #[tokio::test]
@@ -403,11 +407,31 @@ impl UserStore for UnavailableStore {
     }
 }
 
+#[async_trait]
+impl RefreshTokenStore for UnavailableStore {
+    async fn start_family(&self, _: &RefreshTokenRecord) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn find_refresh_token(&self, _: &str) -> Result<Option<StoredRefreshToken>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn rotate(
+        &self,
+        _: &RefreshTokenRecord,
+        _: &RefreshTokenRecord,
+    ) -> Result<(), RotationError> {
+        Err(RotationError::Store(StoreError::Unavailable("x".into())))
+    }
+    async fn revoke_family(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+}
+
 #[tokio::test]
 async fn an_unavailable_store_is_a_503_with_retry_after_and_no_detail() {
     let s = service().await;
     let token = s.access_token("alice").await;
-    let down: Arc<dyn UserStore> = Arc::new(UnavailableStore);
+    let down: Arc<dyn Store> = Arc::new(UnavailableStore);
     let token_endpoint = TokenEndpoint::from_env(&s.env, down.clone()).unwrap();
     let response = token_endpoint
         .handle(form_post("grant_type=password&username=alice&password=x"))
@@ -587,7 +611,7 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
     );
     assert_eq!(
         metadata["grant_types_supported"],
-        serde_json::json!(["password"])
+        serde_json::json!(["password", "refresh_token"])
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
@@ -741,4 +765,153 @@ fn me_request(token: &str) -> http::Request<Bytes> {
         .header("authorization", format!("Bearer {token}"))
         .body(Bytes::new())
         .unwrap()
+}
+
+// ---- grant_type=refresh_token ---------------------------------------------------
+
+impl Service {
+    /// Logs alice in; returns the token response.
+    async fn login_alice(&self, extra: &str) -> Value {
+        let response = self
+            .login(&format!(
+                "grant_type=password&username=alice&password=correct+horse+battery{extra}"
+            ))
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.body());
+        json(&response)
+    }
+
+    async fn refresh(&self, refresh_token: &str, extra: &str) -> HttpResponse {
+        self.login(&format!(
+            "grant_type=refresh_token&refresh_token={refresh_token}{extra}"
+        ))
+        .await
+    }
+}
+
+fn refresh_token_of(body: &Value) -> String {
+    body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn rfc6749_6_refresh_returns_new_tokens_and_retires_the_old_one() {
+    let s = service().await;
+    let login = s.login_alice("").await;
+    let first = refresh_token_of(&login);
+    let response = s.refresh(&first, "").await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let refreshed = json(&response);
+    let second = refresh_token_of(&refreshed);
+    assert_ne!(second, first, "rotation: a new refresh token every time");
+    assert_ne!(refreshed["access_token"], login["access_token"]);
+    let me = s
+        .me(Some(&format!(
+            "Bearer {}",
+            refreshed["access_token"].as_str().unwrap()
+        )))
+        .await;
+    assert_eq!(me.status(), 200);
+    // Many refreshes in a row, each with the latest token.
+    let mut latest = second;
+    for _ in 0..5 {
+        let next = s.refresh(&latest, "").await;
+        assert_eq!(next.status(), 200, "{}", next.body());
+        latest = refresh_token_of(&json(&next));
+    }
+}
+
+#[tokio::test]
+async fn rfc9700_4_14_2_a_replayed_refresh_token_revokes_its_whole_family() {
+    let s = service().await;
+    let stolen = refresh_token_of(&s.login_alice("").await);
+    let legitimate = refresh_token_of(&json(&s.refresh(&stolen, "").await));
+    // The attacker replays the token the client already used.
+    let replay = s.refresh(&stolen, "").await;
+    assert_oauth_error(&replay, 400, "invalid_grant");
+    // Everything descended from that login is dead, including the newest token.
+    assert_oauth_error(&s.refresh(&legitimate, "").await, 400, "invalid_grant");
+    // Another login (another family) is unaffected.
+    let other = refresh_token_of(&s.login_alice("").await);
+    assert_eq!(s.refresh(&other, "").await.status(), 200);
+}
+
+#[tokio::test]
+async fn refresh_may_narrow_but_never_widen_the_scope() {
+    let s = service().await;
+    s.add_user("erin", PASSWORD, &["read", "write"]).await;
+    let login = json(
+        &s.login(
+            "grant_type=password&username=erin&password=correct+horse+battery&scope=read+write",
+        )
+        .await,
+    );
+    let token = refresh_token_of(&login);
+    let narrowed = s.refresh(&token, "&scope=read").await;
+    assert_eq!(narrowed.status(), 200);
+    assert_eq!(json(&narrowed)["scope"], "read");
+    // The family keeps the original scope: the next refresh can ask for it again.
+    let next = refresh_token_of(&json(&narrowed));
+    let full = s.refresh(&next, "").await;
+    assert_eq!(json(&full)["scope"], "read write");
+    let wider = s
+        .refresh(&refresh_token_of(&json(&full)), "&scope=read+admin")
+        .await;
+    assert_oauth_error(&wider, 400, "invalid_scope");
+}
+
+#[tokio::test]
+async fn refresh_fails_for_disabled_or_deleted_users() {
+    let s = service().await;
+    let token = refresh_token_of(&s.login_alice("").await);
+    s.store.set_disabled("alice", true).await.unwrap();
+    assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
+    s.store.set_disabled("alice", false).await.unwrap();
+    let token = refresh_token_of(&json(&s.refresh(&token, "").await));
+    s.store.delete_user("alice").await.unwrap();
+    s.add_user("alice", PASSWORD, &[]).await;
+    assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
+    let s = service().await;
+    let missing = s.login("grant_type=refresh_token").await;
+    assert_oauth_error(&missing, 400, "invalid_request");
+    for bad in ["abc", &"A".repeat(43), "%FF"] {
+        let response = s.refresh(bad, "").await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    // Issued to one client, presented by another.
+    let token = refresh_token_of(&s.login_alice("&client_id=web").await);
+    assert_oauth_error(
+        &s.refresh(&token, "&client_id=cli").await,
+        400,
+        "invalid_grant",
+    );
+    assert_eq!(s.refresh(&token, "&client_id=web").await.status(), 200);
+    // An idle-expired token, stored as the store would have it.
+    let user = s.store.get_user("alice").await.unwrap().unwrap();
+    let expired = crate::refresh::NewRefreshToken::generate();
+    let lifetimes = crate::refresh::RefreshLifetimes {
+        idle_seconds: 60,
+        absolute_seconds: 600,
+    };
+    let record = crate::refresh::first_of_family(
+        &expired,
+        &user.user_id,
+        "alice",
+        None,
+        "",
+        crate::now_unix() - 61,
+        lifetimes,
+    );
+    s.store.start_family(&record).await.unwrap();
+    use secrecy::ExposeSecret;
+    let response = s.refresh(expired.token.expose_secret(), "").await;
+    assert_oauth_error(&response, 400, "invalid_grant");
+    assert_eq!(
+        json(&response)["error_description"],
+        "the refresh token is invalid, expired or revoked"
+    );
 }

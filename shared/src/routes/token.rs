@@ -1,10 +1,12 @@
-//! `POST /token`: the RFC 6749 token endpoint, password grant (§4.3).
+//! `POST /token`: the RFC 6749 token endpoint: the password grant (§4.3) and the
+//! refresh-token grant (§6) with rotation and reuse detection (RFC 9700 §4.14.2).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{Method, StatusCode};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::Endpoint;
@@ -12,46 +14,56 @@ use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
 use crate::oauth::{
-    FormParameters, MAX_BODY_BYTES, PasswordGrantRequest, ScopeSet, TokenRequest,
-    reject_credentials_in_query, require_form_content_type,
+    FormParameters, MAX_BODY_BYTES, PasswordGrantRequest, RefreshGrantRequest, ScopeSet,
+    TokenRequest, reject_credentials_in_query, require_form_content_type,
 };
 use crate::passwords::PasswordHasher;
-use crate::store::{StoreError, UserStore};
+use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
+use crate::store::{RotationError, Store, StoreError};
 use crate::tokens::TokenSigner;
-use crate::users::Username;
+use crate::users::{UserRecord, Username};
 
-/// The successful token response (RFC 6749 §5.1). No `Debug`: it holds a token.
+/// The successful token response (RFC 6749 §5.1). No `Debug`: it holds tokens.
 #[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    pub refresh_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
 
 pub struct TokenEndpoint {
-    store: Arc<dyn UserStore>,
+    store: Arc<dyn Store>,
     passwords: PasswordHasher,
     signer: TokenSigner,
+    lifetimes: RefreshLifetimes,
 }
 
 impl TokenEndpoint {
-    pub fn new(store: Arc<dyn UserStore>, passwords: PasswordHasher, signer: TokenSigner) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        passwords: PasswordHasher,
+        signer: TokenSigner,
+        lifetimes: RefreshLifetimes,
+    ) -> Self {
         TokenEndpoint {
             store,
             passwords,
             signer,
+            lifetimes,
         }
     }
 
     /// Everything the token function reads from its environment, except the store.
-    pub fn from_env(env: &dyn Environment, store: Arc<dyn UserStore>) -> Result<Self, ConfigError> {
+    pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
         Ok(TokenEndpoint::new(
             store,
             config::password_hasher(env, &service)?,
             config::token_signer(env, &service)?,
+            config::refresh_lifetimes(env)?,
         ))
     }
 
@@ -72,6 +84,7 @@ impl TokenEndpoint {
         let form = FormParameters::parse(request.body())?;
         match TokenRequest::from_form(&form)? {
             TokenRequest::Password(grant) => self.password_grant(grant).await,
+            TokenRequest::RefreshToken(grant) => self.refresh_grant(grant).await,
         }
     }
 
@@ -113,25 +126,106 @@ impl TokenEndpoint {
             Some(requested) => requested,
             None => allowed,
         };
+        let now = crate::now_unix();
+        let refresh_token = NewRefreshToken::generate();
+        let family = refresh::first_of_family(
+            &refresh_token,
+            &user.user_id,
+            &user.username.key(),
+            grant.client_id.as_deref(),
+            &granted.to_string(),
+            now,
+            self.lifetimes,
+        );
+        self.store.start_family(&family).await?;
+        tracing::info!(outcome = "success", user_id = %user.user_id, "password grant");
+        self.token_response(&user, grant.client_id.as_deref(), &granted, refresh_token)
+    }
+
+    /// RFC 6749 §6: a new access token and a new refresh token for an unused, live
+    /// refresh token; the presented one stops working. A token presented after it was
+    /// used means it leaked (or a race was lost): the whole family is revoked.
+    async fn refresh_grant(&self, grant: RefreshGrantRequest) -> Result<HttpResponse, ApiError> {
+        let refused = ApiError::InvalidRefreshToken;
+        let Some(token_hash) = refresh::presented_token_hash(&grant.refresh_token) else {
+            return Err(refused);
+        };
+        let Some(stored) = self.store.find_refresh_token(&token_hash).await? else {
+            return Err(refused);
+        };
+        let old = stored.record;
+        if stored.used {
+            self.revoke_family_after_reuse(&old).await?;
+            return Err(refused);
+        }
+        let now = crate::now_unix();
+        // A client that names itself must be the one the token was issued to.
+        let other_client = grant.client_id.is_some() && grant.client_id != old.client_id;
+        if stored.family_revoked || old.is_expired(now) || other_client {
+            return Err(refused);
+        }
+        let user = match self.store.get_user(&old.username_key).await? {
+            Some(user) if user.user_id == old.user_id && !user.disabled => user,
+            _ => return Err(refused),
+        };
+        let family_scope = ScopeSet::parse(&old.scope).unwrap_or_default();
+        let granted = match grant.scope {
+            Some(requested) if !requested.is_subset(&family_scope) => {
+                return Err(ApiError::InvalidScope(
+                    "a refresh may only narrow the scope of the original grant".into(),
+                ));
+            }
+            Some(requested) => requested,
+            None => family_scope,
+        };
+        let refresh_token = NewRefreshToken::generate();
+        let successor = old.successor(refresh_token.token_hash.clone(), now, self.lifetimes);
+        match self.store.rotate(&old, &successor).await {
+            Ok(()) => {}
+            Err(RotationError::AlreadyUsed) => {
+                self.revoke_family_after_reuse(&old).await?;
+                return Err(refused);
+            }
+            Err(RotationError::FamilyRevoked) => return Err(refused),
+            Err(RotationError::Store(error)) => return Err(error.into()),
+        }
+        tracing::info!(outcome = "success", user_id = %user.user_id, "refresh grant");
+        self.token_response(&user, old.client_id.as_deref(), &granted, refresh_token)
+    }
+
+    async fn revoke_family_after_reuse(&self, token: &RefreshTokenRecord) -> Result<(), ApiError> {
+        tracing::warn!(
+            family_id = %token.family_id,
+            user_id = %token.user_id,
+            "refresh token reuse detected; revoking its family"
+        );
+        match self.store.revoke_family(&token.family_id).await {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn token_response(
+        &self,
+        user: &UserRecord,
+        client_id: Option<&str>,
+        scope: &ScopeSet,
+        refresh_token: NewRefreshToken,
+    ) -> Result<HttpResponse, ApiError> {
         let issued = self
             .signer
-            .issue(
-                &user.user_id,
-                Some(&user.username.key()),
-                grant.client_id.as_deref(),
-                &granted,
-            )
+            .issue(&user.user_id, Some(&user.username.key()), client_id, scope)
             .map_err(|error| {
                 tracing::error!(%error, "signing an access token failed");
                 ApiError::Internal
             })?;
-        tracing::info!(outcome = "success", user_id = %user.user_id, "password grant");
         Ok(json_no_store(
             StatusCode::OK,
             &TokenResponse {
                 access_token: issued.access_token,
                 token_type: "Bearer",
                 expires_in: issued.expires_in,
+                refresh_token: refresh_token.token.expose_secret().to_owned(),
                 scope: issued.claims.scope,
             },
         ))

@@ -11,7 +11,7 @@ use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
 use crate::oauth::{BearerCredentials, bearer_token, query_parameter_among};
-use crate::store::UserStore;
+use crate::store::{Store, UserStore};
 use crate::tokens::TokenVerifier;
 
 pub struct UsersMeEndpoint {
@@ -31,7 +31,7 @@ impl UsersMeEndpoint {
 
     /// Everything the users-me function reads from its environment, except the
     /// store. It holds only verification keys: it cannot mint tokens.
-    pub fn from_env(env: &dyn Environment, store: Arc<dyn UserStore>) -> Result<Self, ConfigError> {
+    pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
         let verifier = config::token_verifier(env, &service)?;
         Ok(UsersMeEndpoint::new(store, verifier, service.realm))

@@ -40,7 +40,7 @@ impl ServerMetadata {
             issuer: issuer.to_owned(),
             token_endpoint: format!("{issuer}/token"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-            grant_types_supported: vec!["password"],
+            grant_types_supported: vec!["password", "refresh_token"],
             // Clients are not registered yet: public clients, no client authentication.
             token_endpoint_auth_methods_supported: vec!["none"],
             scopes_supported,

@@ -7,13 +7,15 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, KeySchemaElement, KeyType,
+    Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
-use super::{StoreError, UserStore};
+use super::{RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore};
 use crate::passwords::PasswordHash;
+use crate::refresh::RefreshTokenRecord;
 use crate::users::{UserRecord, Username};
 
 /// The attribute DynamoDB's TTL deletes expired items by (refresh tokens, counters).
@@ -30,12 +32,12 @@ pub struct StoreSettings {
 /// Users in one DynamoDB table (single-table design, `pk`/`sk` string keys):
 /// a user is the item `pk = USER#<username key>`, `sk = PROFILE`.
 #[derive(Clone)]
-pub struct DynamoDbUserStore {
+pub struct DynamoDbStore {
     client: Client,
     table: String,
 }
 
-impl DynamoDbUserStore {
+impl DynamoDbStore {
     /// Builds the SDK client. No network call happens here: credentials and
     /// connections are resolved on the first request.
     ///
@@ -56,7 +58,7 @@ impl DynamoDbUserStore {
             loader = loader.endpoint_url(endpoint);
         }
         let config = loader.load().await;
-        DynamoDbUserStore {
+        DynamoDbStore {
             client: Client::new(&config),
             table: settings.table_name.clone(),
         }
@@ -245,7 +247,7 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<UserRecord, Store
 }
 
 #[async_trait]
-impl UserStore for DynamoDbUserStore {
+impl UserStore for DynamoDbStore {
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -302,6 +304,258 @@ impl UserStore for DynamoDbUserStore {
             .await
             .map(|_| ())
             .map_err(|e| conditional_write_failure("DeleteItem", StoreError::NotFound, e))
+    }
+}
+
+// ---- Refresh tokens -----------------------------------------------------------
+//
+// A token is the item `pk = REFRESH#<sha256 hex>`, `sk = TOKEN`, with `status`
+// `active` or `used`; its family is `pk = FAMILY#<id>`, `sk = FAMILY`, with `revoked`.
+// Both expire by TTL at the family's absolute end, so that a used token stays
+// recognisable (for reuse detection) as long as its family could be alive.
+
+fn refresh_key(token_hash: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("REFRESH#{token_hash}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("TOKEN".to_owned())),
+    ])
+}
+
+fn family_key(family_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("FAMILY#{family_id}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("FAMILY".to_owned())),
+    ])
+}
+
+fn refresh_item(record: &RefreshTokenRecord) -> HashMap<String, AttributeValue> {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let n = |v: i64| AttributeValue::N(v.to_string());
+    let mut item = refresh_key(&record.token_hash);
+    item.insert("entity".into(), s("refresh_token"));
+    item.insert("status".into(), s("active"));
+    item.insert("family_id".into(), s(&record.family_id));
+    item.insert("user_id".into(), s(&record.user_id));
+    item.insert("username_key".into(), s(&record.username_key));
+    item.insert("scope".into(), s(&record.scope));
+    item.insert("created_at".into(), n(record.created_at));
+    item.insert("idle_expires_at".into(), n(record.idle_expires_at));
+    item.insert(TTL_ATTRIBUTE.into(), n(record.family_expires_at));
+    if let Some(client_id) = &record.client_id {
+        item.insert("client_id".into(), s(client_id));
+    }
+    item
+}
+
+fn refresh_from_item(
+    token_hash: &str,
+    item: &HashMap<String, AttributeValue>,
+) -> Result<RefreshTokenRecord, StoreError> {
+    let string = |name: &'static str| -> Result<String, StoreError> {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or(StoreError::Corrupt(name))
+    };
+    let number = |name: &'static str| -> Result<i64, StoreError> {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or(StoreError::Corrupt(name))
+    };
+    Ok(RefreshTokenRecord {
+        token_hash: token_hash.to_owned(),
+        family_id: string("family_id")?,
+        user_id: string("user_id")?,
+        username_key: string("username_key")?,
+        client_id: item.get("client_id").and_then(|v| v.as_s().ok()).cloned(),
+        scope: string("scope")?,
+        created_at: number("created_at")?,
+        idle_expires_at: number("idle_expires_at")?,
+        family_expires_at: number(TTL_ATTRIBUTE)?,
+    })
+}
+
+fn build_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected(format!("request construction failed: {error}"))
+}
+
+#[async_trait]
+impl RefreshTokenStore for DynamoDbStore {
+    async fn start_family(&self, first: &RefreshTokenRecord) -> Result<(), StoreError> {
+        let mut family = family_key(&first.family_id);
+        family.insert("entity".into(), AttributeValue::S("refresh_family".into()));
+        family.insert("revoked".into(), AttributeValue::Bool(false));
+        family.insert("user_id".into(), AttributeValue::S(first.user_id.clone()));
+        family.insert(
+            "created_at".into(),
+            AttributeValue::N(first.created_at.to_string()),
+        );
+        family.insert(
+            TTL_ATTRIBUTE.into(),
+            AttributeValue::N(first.family_expires_at.to_string()),
+        );
+        let put = |item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put(family)?).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(refresh_item(first))?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match cancellation_codes(&e) {
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
+                    StoreError::AlreadyExists
+                }
+                _ => store_failure("TransactWriteItems", e),
+            })
+    }
+
+    async fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredRefreshToken>, StoreError> {
+        let token = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(refresh_key(token_hash)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_failure("GetItem", e))?;
+        let Some(item) = token.item else {
+            return Ok(None);
+        };
+        let record = refresh_from_item(token_hash, &item)?;
+        let used = item
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            != Some("active");
+        let family = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(family_key(&record.family_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_failure("GetItem", e))?;
+        // A family that is gone (TTL) counts as revoked.
+        let family_revoked = family
+            .item
+            .and_then(|f| f.get("revoked").and_then(|v| v.as_bool().ok()).copied())
+            .unwrap_or(true);
+        Ok(Some(StoredRefreshToken {
+            record,
+            used,
+            family_revoked,
+        }))
+    }
+
+    async fn rotate(
+        &self,
+        old: &RefreshTokenRecord,
+        new: &RefreshTokenRecord,
+    ) -> Result<(), RotationError> {
+        let mark_used = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(refresh_key(&old.token_hash)))
+            .update_expression("SET #status = :used, used_at = :now")
+            .condition_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":used", AttributeValue::S("used".into()))
+            .expression_attribute_values(":active", AttributeValue::S("active".into()))
+            .expression_attribute_values(":now", AttributeValue::N(new.created_at.to_string()))
+            .build()
+            .map_err(build_error)?;
+        let family_alive = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(family_key(&old.family_id)))
+            .condition_expression("revoked = :false")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(build_error)?;
+        let put_new = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(refresh_item(new)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(mark_used).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(family_alive)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(put_new).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                // The order of the reasons is the order of the items above.
+                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                    Err(RotationError::AlreadyUsed)
+                }
+                Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
+                    Err(RotationError::FamilyRevoked)
+                }
+                _ => Err(RotationError::Store(store_failure(
+                    "TransactWriteItems",
+                    error,
+                ))),
+            },
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(family_key(family_id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+}
+
+/// The per-item reasons of a cancelled transaction (`None` for any other error).
+fn cancellation_codes<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
     }
 }
 

@@ -3,17 +3,27 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{StoreError, UserStore};
+use super::{RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore};
+use crate::refresh::RefreshTokenRecord;
 use crate::users::UserRecord;
 
 /// Users in a map behind a mutex: for the local server and tests. Same semantics as
 /// the DynamoDB store, including the conditional create.
 #[derive(Default)]
-pub struct MemoryUserStore {
+pub struct MemoryStore {
     users: Mutex<HashMap<String, UserRecord>>,
+    refresh: Mutex<RefreshState>,
 }
 
-impl MemoryUserStore {
+#[derive(Default)]
+struct RefreshState {
+    /// By token hash: the record and whether it was used.
+    tokens: HashMap<String, (RefreshTokenRecord, bool)>,
+    /// By family id: revoked or not.
+    families: HashMap<String, bool>,
+}
+
+impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
@@ -28,7 +38,7 @@ impl MemoryUserStore {
 }
 
 #[async_trait]
-impl UserStore for MemoryUserStore {
+impl UserStore for MemoryStore {
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let mut users = self.users();
         let key = user.username.key();
@@ -61,6 +71,78 @@ impl UserStore for MemoryUserStore {
     }
 }
 
+#[async_trait]
+impl RefreshTokenStore for MemoryStore {
+    async fn start_family(&self, first: &RefreshTokenRecord) -> Result<(), StoreError> {
+        let mut state = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        if state.families.contains_key(&first.family_id)
+            || state.tokens.contains_key(&first.token_hash)
+        {
+            return Err(StoreError::AlreadyExists);
+        }
+        state.families.insert(first.family_id.clone(), false);
+        state
+            .tokens
+            .insert(first.token_hash.clone(), (first.clone(), false));
+        Ok(())
+    }
+
+    async fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredRefreshToken>, StoreError> {
+        let state = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(state
+            .tokens
+            .get(token_hash)
+            .map(|(record, used)| StoredRefreshToken {
+                record: record.clone(),
+                used: *used,
+                family_revoked: state
+                    .families
+                    .get(&record.family_id)
+                    .copied()
+                    .unwrap_or(true),
+            }))
+    }
+
+    async fn rotate(
+        &self,
+        old: &RefreshTokenRecord,
+        new: &RefreshTokenRecord,
+    ) -> Result<(), RotationError> {
+        let mut state = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        match state.tokens.get(&old.token_hash) {
+            Some((_, false)) => {}
+            _ => return Err(RotationError::AlreadyUsed),
+        }
+        if state.families.get(&old.family_id).copied().unwrap_or(true) {
+            return Err(RotationError::FamilyRevoked);
+        }
+        if state.tokens.contains_key(&new.token_hash) {
+            return Err(RotationError::Store(StoreError::AlreadyExists));
+        }
+        if let Some(entry) = state.tokens.get_mut(&old.token_hash) {
+            entry.1 = true;
+        }
+        state
+            .tokens
+            .insert(new.token_hash.clone(), (new.clone(), false));
+        Ok(())
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        let mut state = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        match state.families.get_mut(family_id) {
+            Some(revoked) => {
+                *revoked = true;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,7 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_never_overwrites_even_with_other_case() {
-        let store = MemoryUserStore::new();
+        let store = MemoryStore::new();
         let first = user("Alice");
         store.create_user(&first).await.unwrap();
         assert_eq!(
@@ -91,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn disable_enable_delete() {
-        let store = MemoryUserStore::new();
+        let store = MemoryStore::new();
         store.create_user(&user("bob")).await.unwrap();
         store.set_disabled("bob", true).await.unwrap();
         assert!(store.get_user("bob").await.unwrap().unwrap().disabled);
@@ -103,6 +185,53 @@ mod tests {
         assert_eq!(
             store.set_disabled("bob", true).await,
             Err(StoreError::NotFound)
+        );
+    }
+
+    use crate::refresh::{NewRefreshToken, RefreshLifetimes, first_of_family};
+    use crate::store::{RefreshTokenStore, RotationError};
+
+    #[tokio::test]
+    async fn rotation_is_single_use_and_revocation_covers_the_family() {
+        let store = MemoryStore::new();
+        let lifetimes = RefreshLifetimes::default();
+        let first = first_of_family(
+            &NewRefreshToken::generate(),
+            "usr_1",
+            "alice",
+            None,
+            "",
+            0,
+            lifetimes,
+        );
+        store.start_family(&first).await.unwrap();
+        let second = first.successor(NewRefreshToken::generate().token_hash, 1, lifetimes);
+        store.rotate(&first, &second).await.unwrap();
+        let third = second.successor(NewRefreshToken::generate().token_hash, 2, lifetimes);
+        assert_eq!(
+            store.rotate(&first, &third).await,
+            Err(RotationError::AlreadyUsed)
+        );
+        assert!(
+            store
+                .find_refresh_token(&first.token_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .used
+        );
+        store.revoke_family(&first.family_id).await.unwrap();
+        assert_eq!(
+            store.rotate(&second, &third).await,
+            Err(RotationError::FamilyRevoked)
+        );
+        assert!(
+            store
+                .find_refresh_token(&second.token_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .family_revoked
         );
     }
 }

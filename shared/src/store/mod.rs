@@ -1,5 +1,5 @@
-//! Where users live. The handlers see only [`UserStore`]; [`DynamoDbUserStore`] is the
-//! production implementation and [`MemoryUserStore`] serves the local server and
+//! Where users live. The handlers see only [`UserStore`]; [`DynamoDbStore`] is the
+//! production implementation and [`MemoryStore`] serves the local server and
 //! unit tests.
 
 mod dynamodb;
@@ -7,9 +7,10 @@ mod memory;
 
 use async_trait::async_trait;
 
-pub use dynamodb::{DynamoDbUserStore, StoreSettings};
-pub use memory::MemoryUserStore;
+pub use dynamodb::{DynamoDbStore, StoreSettings};
+pub use memory::MemoryStore;
 
+use crate::refresh::RefreshTokenRecord;
 use crate::users::UserRecord;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,4 +44,52 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError>;
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError>;
+}
+
+/// Everything the service keeps: users and refresh tokens, in one table.
+pub trait Store: UserStore + RefreshTokenStore {}
+
+impl<T: UserStore + RefreshTokenStore> Store for T {}
+
+/// Why a rotation did not happen.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RotationError {
+    /// The token had been used already: a replay, or the loser of a race.
+    #[error("the refresh token was already used")]
+    AlreadyUsed,
+    /// The token's family is revoked.
+    #[error("the refresh token's family is revoked")]
+    FamilyRevoked,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A stored refresh token and whether it has been rotated already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefreshToken {
+    pub record: RefreshTokenRecord,
+    pub used: bool,
+    pub family_revoked: bool,
+}
+
+/// Refresh tokens and their families. Rotation is one atomic, conditional step: of
+/// any number of concurrent rotations of one token, exactly one succeeds.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new family with its first token, both or neither.
+    async fn start_family(&self, first: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// The token with this hash (strongly consistent), with its family's state.
+    async fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredRefreshToken>, StoreError>;
+    /// Marks `old` used and stores `new`, only if `old` is unused and its family is
+    /// not revoked.
+    async fn rotate(
+        &self,
+        old: &RefreshTokenRecord,
+        new: &RefreshTokenRecord,
+    ) -> Result<(), RotationError>;
+    /// Revokes every token of the family, used or not.
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
 }

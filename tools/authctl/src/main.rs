@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 use shared::keys::{self, SigningAlgorithm};
 use shared::passwords::{self, PasswordHasher};
-use shared::store::{DynamoDbUserStore, StoreError, StoreSettings, UserStore};
+use shared::store::{DynamoDbStore, StoreError, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username, is_plausible_email};
 
 #[derive(Parser)]
@@ -146,8 +146,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn store(args: &TableArgs) -> DynamoDbUserStore {
-    DynamoDbUserStore::connect(&StoreSettings {
+async fn store(args: &TableArgs) -> DynamoDbStore {
+    DynamoDbStore::connect(&StoreSettings {
         table_name: args.table.clone(),
         endpoint_url: args.endpoint_url.clone(),
     })

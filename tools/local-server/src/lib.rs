@@ -20,7 +20,7 @@ use shared::routes::Endpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
 use shared::routes::well_known::WellKnownEndpoint;
-use shared::store::{MemoryUserStore, UserStore};
+use shared::store::{MemoryStore, Store};
 use shared::users::{UserRecord, Username};
 
 /// What the local server is started with.
@@ -46,7 +46,7 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
     .chain(key.environment())
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let store: Arc<dyn UserStore> = Arc::new(MemoryUserStore::new());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let describe = |e: ConfigError| e.to_string();
     let token = TokenEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
     let users_me = UsersMeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
