@@ -45,6 +45,7 @@ login=$(call -m 300 -X POST "$base/token" \
   -d grant_type=password -d username=alice --data-urlencode 'password=correct horse battery')
 [ "$(tail -n1 <<<"$login")" = 200 ] || fail "POST /token: $login"
 token=$(head -n1 <<<"$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+refresh=$(head -n1 <<<"$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])')
 
 me=$(call -m 300 "$base/users-me/" -H "Authorization: Bearer $token")
 [ "$(tail -n1 <<<"$me")" = 200 ] || fail "GET /users/me: $me"
@@ -53,8 +54,13 @@ grep -q '"username":"alice"' <<<"$me" || fail "unexpected profile: $me"
 denied=$(call -m 60 "$base/users-me/")
 [ "$(tail -n1 <<<"$denied")" = 401 ] || fail "GET /users/me without a token: $denied"
 
+revoked=$(call -m 60 -X POST "$base/token/revoke" -d "token=$refresh")
+[ "$(tail -n1 <<<"$revoked")" = 200 ] || fail "POST /revoke: $revoked"
+reuse=$(call -m 60 -X POST "$base/token" -d grant_type=refresh_token -d "refresh_token=$refresh")
+[ "$(tail -n1 <<<"$reuse")" = 400 ] || fail "refresh after revocation: $reuse"
+
 jwks=$(call -m 300 "$base/well-known/.well-known/jwks.json")
 [ "$(tail -n1 <<<"$jwks")" = 200 ] || fail "GET /.well-known/jwks.json: $jwks"
 grep -q '"kty":"EC"' <<<"$jwks" || fail "unexpected JWKS: $jwks"
 
-echo "cargo lambda watch: 4 passed, 0 failed"
+echo "cargo lambda watch: 6 passed, 0 failed"

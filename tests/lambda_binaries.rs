@@ -49,6 +49,22 @@ async fn token_and_users_me_binaries_serve_api_gateway_events() {
     let response = response_of(token_runtime.invoke(bad).await);
     assert_eq!(response["statusCode"], 405);
 
+    // The same binary serves RFC 7009 revocation at /revoke.
+    let refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
+    let revoke_body = format!("token={refresh_token}");
+    let revoke = event(
+        EventVersion::RestV1,
+        &EventRequest {
+            method: "POST",
+            path: "/revoke",
+            headers: &[("content-type", "application/x-www-form-urlencoded")],
+            body: Some(revoke_body.as_bytes()),
+            ..Default::default()
+        },
+    );
+    let response = response_of(token_runtime.invoke(revoke).await);
+    assert_eq!(response["statusCode"], 200, "{response}");
+
     // users-me runs with only verification keys: no signing key in its environment.
     let mut users_me_env = env.clone();
     users_me_env.remove("JWT_SIGNING_KEY");

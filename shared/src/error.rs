@@ -20,6 +20,9 @@ pub enum ApiError {
     /// revoked, already used, or whose user is gone or disabled.
     #[error("invalid_grant (refresh token)")]
     InvalidRefreshToken,
+    /// RFC 7009 §2.2.1 `unsupported_token_type`: access tokens cannot be revoked here.
+    #[error("unsupported_token_type")]
+    UnsupportedTokenType,
     /// RFC 6749 §5.2 `unsupported_grant_type`.
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,

@@ -66,6 +66,11 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             "invalid_grant",
             Some("the refresh token is invalid, expired or revoked"),
         ),
+        ApiError::UnsupportedTokenType => (
+            StatusCode::BAD_REQUEST,
+            "unsupported_token_type",
+            Some("access tokens expire on their own within minutes; revoke the refresh token"),
+        ),
         ApiError::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -213,6 +218,11 @@ mod tests {
         let cases = [
             (ApiError::InvalidGrant, 400, "invalid_grant"),
             (ApiError::InvalidRefreshToken, 400, "invalid_grant"),
+            (
+                ApiError::UnsupportedTokenType,
+                400,
+                "unsupported_token_type",
+            ),
             (
                 ApiError::UnsupportedGrantType,
                 400,

@@ -1,9 +1,7 @@
-//! The token function: `POST /token` (RFC 6749 §4.3 password grant).
-//! The handler lives in `shared::routes::token`.
-
-use shared::routes::token::TokenEndpoint;
+//! The token function: `POST /token` (RFC 6749 password and refresh-token grants)
+//! and `POST /revoke` (RFC 7009). The handlers live in `shared::routes`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::start(TokenEndpoint::from_env).await
+    shared::lambda::start(shared::routes::token_function).await
 }

@@ -605,6 +605,7 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
     let metadata = json(&response);
     assert_eq!(metadata["issuer"], ISSUER);
     assert_eq!(metadata["token_endpoint"], format!("{ISSUER}/token"));
+    assert_eq!(metadata["revocation_endpoint"], format!("{ISSUER}/revoke"));
     assert_eq!(
         metadata["jwks_uri"],
         format!("{ISSUER}/.well-known/jwks.json")
@@ -914,4 +915,83 @@ async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
         json(&response)["error_description"],
         "the refresh token is invalid, expired or revoked"
     );
+}
+
+// ---- POST /revoke ---------------------------------------------------------------
+
+async fn revoke(s: &Service, body: &str) -> HttpResponse {
+    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone());
+    let request = http::Request::post("/revoke")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from(body.to_owned()))
+        .unwrap();
+    endpoint.handle(request).await
+}
+
+#[tokio::test]
+async fn rfc7009_revoking_a_refresh_token_ends_its_family() {
+    let s = service().await;
+    let first = refresh_token_of(&s.login_alice("").await);
+    let second = refresh_token_of(&json(&s.refresh(&first, "").await));
+    let response = revoke(&s, &format!("token={first}&token_type_hint=refresh_token")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    // The already-rotated token named the family: its living successor is dead too.
+    assert_oauth_error(&s.refresh(&second, "").await, 400, "invalid_grant");
+    // Revoking again, or a token nobody knows, looks exactly the same.
+    let again = revoke(&s, &format!("token={first}")).await;
+    let unknown = revoke(&s, &format!("token={}", "x".repeat(43))).await;
+    for other in [&again, &unknown] {
+        assert_eq!(other.status(), 200);
+        assert_eq!(other.body(), response.body());
+    }
+}
+
+#[tokio::test]
+async fn rfc7009_errors() {
+    let s = service().await;
+    assert_oauth_error(
+        &revoke(&s, "token_type_hint=refresh_token").await,
+        400,
+        "invalid_request",
+    );
+    let access = s.access_token("alice").await;
+    let response = revoke(&s, &format!("token={access}&token_type_hint=access_token")).await;
+    assert_oauth_error(&response, 400, "unsupported_token_type");
+    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone());
+    let get = endpoint
+        .handle(http::Request::get("/revoke").body(Bytes::new()).unwrap())
+        .await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn the_token_function_routes_by_path() {
+    let s = service().await;
+    let function = super::token_function(&s.env, s.store.clone()).unwrap();
+    let post = |path: &str, body: &str| {
+        http::Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::from(body.to_owned()))
+            .unwrap()
+    };
+    let login = function
+        .handle(post(
+            "/prod/token",
+            "grant_type=password&username=alice&password=correct+horse+battery",
+        ))
+        .await;
+    assert_eq!(login.status(), 200);
+    let revoked = function
+        .handle(post(
+            "/lambda-url/token/revoke/",
+            &format!("token={}", refresh_token_of(&json(&login))),
+        ))
+        .await;
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(revoked.body(), "{}");
+    // Any other path is the token endpoint (function URL or `cargo lambda watch` root).
+    let root = function.handle(post("/", "grant_type=implicit")).await;
+    assert_oauth_error(&root, 400, "unsupported_grant_type");
 }

@@ -23,9 +23,11 @@ pub const MAX_AGE_SECONDS: u32 = 300;
 pub struct ServerMetadata {
     pub issuer: String,
     pub token_endpoint: String,
+    pub revocation_endpoint: String,
     pub jwks_uri: String,
     pub grant_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
     /// No authorization endpoint (yet), so no response types: an empty list rather
@@ -39,10 +41,12 @@ impl ServerMetadata {
         ServerMetadata {
             issuer: issuer.to_owned(),
             token_endpoint: format!("{issuer}/token"),
+            revocation_endpoint: format!("{issuer}/revoke"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
             grant_types_supported: vec!["password", "refresh_token"],
             // Clients are not registered yet: public clients, no client authentication.
             token_endpoint_auth_methods_supported: vec!["none"],
+            revocation_endpoint_auth_methods_supported: vec!["none"],
             scopes_supported,
             response_types_supported: Vec::new(),
         }

@@ -17,6 +17,7 @@ use shared::http::error_response;
 use shared::keys::{self, SigningAlgorithm};
 use shared::oauth::MAX_BODY_BYTES;
 use shared::routes::Endpoint;
+use shared::routes::revoke::RevokeEndpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
 use shared::routes::well_known::WellKnownEndpoint;
@@ -67,6 +68,7 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
     let well_known = Arc::new(WellKnownEndpoint::from_env(&env).map_err(describe)?);
     Ok(router(vec![
         ("/token", Arc::new(token)),
+        ("/revoke", Arc::new(RevokeEndpoint::new(Arc::clone(&store)))),
         ("/users/me", Arc::new(users_me)),
         ("/.well-known/{*document}", well_known),
     ]))

@@ -57,7 +57,7 @@ async fn main() -> Result<(), String> {
     println!("DEVELOPMENT ONLY: in-memory users, a signing key that dies with this process.");
     println!("Listening on {base_url}");
     println!(
-        "  POST /token, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
+        "  POST /token, POST /revoke, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
     );
     if let Some(password) = demo_password {
         println!("Demo user: username 'demo', password '{password}'");

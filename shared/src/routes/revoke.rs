@@ -1,0 +1,86 @@
+//! `POST /revoke`: token revocation (RFC 7009).
+//!
+//! Revoking a refresh token revokes its whole family (every token of that login).
+//! Access tokens are self-contained JWTs that expire within minutes; this server
+//! does not keep a list of them, so it answers `unsupported_token_type` for them
+//! (RFC 7009 §2.2.1) rather than pretend. Anything else, known or not, gets 200, so
+//! that the answer reveals nothing about which tokens exist (§2.2).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use secrecy::SecretString;
+
+use super::Endpoint;
+use crate::error::ApiError;
+use crate::http::{HttpResponse, error_response, json_no_store};
+use crate::oauth::{
+    FormParameters, MAX_BODY_BYTES, reject_credentials_in_query, require_form_content_type,
+};
+use crate::refresh;
+use crate::store::{Store, StoreError};
+
+pub struct RevokeEndpoint {
+    store: Arc<dyn Store>,
+}
+
+impl RevokeEndpoint {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        RevokeEndpoint { store }
+    }
+
+    async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
+        if request.method() != Method::POST {
+            return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        }
+        if request.body().len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        reject_credentials_in_query(request.uri().query())?;
+        require_form_content_type(request.headers())?;
+        let form = FormParameters::parse(request.body())?;
+        let token = form.require("token")?;
+        // `token_type_hint` is only a hint (§2.1): every token is looked up the same way.
+        if looks_like_jwt(token) {
+            return Err(ApiError::UnsupportedTokenType);
+        }
+        let secret = SecretString::from(token.to_owned());
+        if let Some(hash) = refresh::presented_token_hash(&secret)
+            && let Some(stored) = self.store.find_refresh_token(&hash).await?
+        {
+            match self.store.revoke_family(&stored.record.family_id).await {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(error) => return Err(error.into()),
+            }
+            tracing::info!(
+                family_id = %stored.record.family_id,
+                user_id = %stored.record.user_id,
+                "refresh token family revoked"
+            );
+        }
+        Ok(json_no_store(StatusCode::OK, &serde_json::json!({})))
+    }
+}
+
+/// Three dot-separated base64url segments: the shape of our access tokens.
+fn looks_like_jwt(token: &str) -> bool {
+    let segments: Vec<&str> = token.split('.').collect();
+    segments.len() == 3
+        && segments[..2].iter().all(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[async_trait]
+impl Endpoint for RevokeEndpoint {
+    async fn handle(&self, request: http::Request<Bytes>) -> HttpResponse {
+        match self.respond(request).await {
+            Ok(response) => response,
+            Err(error) => error_response(&error, ""),
+        }
+    }
+}
