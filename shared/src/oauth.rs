@@ -170,6 +170,21 @@ pub fn query_parameter_among(query: Option<&str>, names: &[&str]) -> Option<Stri
     })
 }
 
+/// The checks every form-posting OAuth endpoint (token, revocation) makes before it
+/// reads a parameter: POST only (RFC 6749 §3.2, RFC 7009 §2.1), a small body, no
+/// credentials in the URL, a form content type; then the strictly parsed form.
+pub fn form_post(request: &http::Request<bytes::Bytes>) -> Result<FormParameters, ApiError> {
+    if request.method() != http::Method::POST {
+        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+    }
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    reject_credentials_in_query(request.uri().query())?;
+    require_form_content_type(request.headers())?;
+    FormParameters::parse(request.body())
+}
+
 /// Refuses credentials and grant parameters in the query string.
 pub fn reject_credentials_in_query(query: Option<&str>) -> Result<(), ApiError> {
     match query_parameter_among(query, &PARAMETERS_FORBIDDEN_IN_URI) {

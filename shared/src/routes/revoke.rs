@@ -10,15 +10,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use secrecy::SecretString;
 
 use super::Endpoint;
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
-use crate::oauth::{
-    FormParameters, MAX_BODY_BYTES, reject_credentials_in_query, require_form_content_type,
-};
+use crate::oauth::form_post;
 use crate::refresh;
 use crate::store::{Store, StoreError};
 
@@ -32,15 +30,7 @@ impl RevokeEndpoint {
     }
 
     async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
-        if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed { allow: "POST" });
-        }
-        if request.body().len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        reject_credentials_in_query(request.uri().query())?;
-        require_form_content_type(request.headers())?;
-        let form = FormParameters::parse(request.body())?;
+        let form = form_post(&request)?;
         let token = form.require("token")?;
         // `token_type_hint` is only a hint (§2.1): every token is looked up the same way.
         if looks_like_jwt(token) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
@@ -13,10 +13,7 @@ use super::Endpoint;
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
-use crate::oauth::{
-    FormParameters, MAX_BODY_BYTES, PasswordGrantRequest, RefreshGrantRequest, ScopeSet,
-    TokenRequest, reject_credentials_in_query, require_form_content_type,
-};
+use crate::oauth::{PasswordGrantRequest, RefreshGrantRequest, ScopeSet, TokenRequest, form_post};
 use crate::passwords::PasswordHasher;
 use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
 use crate::store::{RotationError, Store, StoreError};
@@ -72,16 +69,7 @@ impl TokenEndpoint {
     }
 
     async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
-        // RFC 6749 §3.2: the client MUST use POST.
-        if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed { allow: "POST" });
-        }
-        if request.body().len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        reject_credentials_in_query(request.uri().query())?;
-        require_form_content_type(request.headers())?;
-        let form = FormParameters::parse(request.body())?;
+        let form = form_post(&request)?;
         match TokenRequest::from_form(&form)? {
             TokenRequest::Password(grant) => self.password_grant(grant).await,
             TokenRequest::RefreshToken(grant) => self.refresh_grant(grant).await,
