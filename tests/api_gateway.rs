@@ -361,10 +361,11 @@ async fn twenty_concurrent_refreshes_of_one_token_yield_exactly_one_success() {
             tokio::spawn(async move { invoke(endpoint.as_ref(), &event).await })
         })
         .collect();
-    let mut statuses = Vec::new();
+    let mut responses = Vec::new();
     for attempt in attempts {
-        statuses.push(attempt.await.unwrap().status().as_u16());
+        responses.push(attempt.await.unwrap());
     }
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -374,4 +375,13 @@ async fn twenty_concurrent_refreshes_of_one_token_yield_exactly_one_success() {
         statuses.iter().all(|s| *s == 200 || *s == 400),
         "{statuses:?}"
     );
+    // The losers presented a spent token: reuse detection revoked the family, so the
+    // winner's new refresh token is dead too (strict rotation, see the README).
+    let winner = responses.iter().find(|r| r.status() == 200).unwrap();
+    let after = invoke(
+        endpoint.as_ref(),
+        &refresh_event(EventVersion::HttpV2, &refresh_token_of(winner)),
+    )
+    .await;
+    assert_eq!(after.status(), 400);
 }

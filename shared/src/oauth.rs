@@ -16,7 +16,8 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// Parameters that carry credentials or grant data and must never travel in a URI,
 /// where they end up in access logs and browser history (RFC 6749 §2.3.1, §3.2;
 /// RFC 9700 §4.3.2 on leakage).
-const PARAMETERS_FORBIDDEN_IN_URI: [&str; 6] = [
+const PARAMETERS_FORBIDDEN_IN_URI: [&str; 7] = [
+    "token",
     "password",
     "username",
     "client_secret",

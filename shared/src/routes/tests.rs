@@ -883,13 +883,14 @@ async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
         let response = s.refresh(bad, "").await;
         assert_eq!(response.status(), 400, "{bad}");
     }
-    // Issued to one client, presented by another.
+    // Issued to one client: presented by another, or anonymously, it is refused.
     let token = refresh_token_of(&s.login_alice("&client_id=web").await);
     assert_oauth_error(
         &s.refresh(&token, "&client_id=cli").await,
         400,
         "invalid_grant",
     );
+    assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
     assert_eq!(s.refresh(&token, "&client_id=web").await.status(), 200);
     // An idle-expired token, stored as the store would have it.
     let user = s.store.get_user("alice").await.unwrap().unwrap();
@@ -915,6 +916,16 @@ async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
         json(&response)["error_description"],
         "the refresh token is invalid, expired or revoked"
     );
+    // Unknown, used and revoked tokens get the very same answer as an expired one.
+    let used = refresh_token_of(&s.login_alice("").await);
+    s.refresh(&used, "").await;
+    let revoked = refresh_token_of(&s.login_alice("").await);
+    revoke(&s, &format!("token={revoked}")).await;
+    for other in ["x".repeat(43), used, revoked] {
+        let answer = s.refresh(&other, "").await;
+        assert_eq!(answer.status(), response.status());
+        assert_eq!(answer.body(), response.body());
+    }
 }
 
 // ---- POST /revoke ---------------------------------------------------------------
@@ -991,6 +1002,14 @@ async fn the_token_function_routes_by_path() {
         .await;
     assert_eq!(revoked.status(), 200);
     assert_eq!(revoked.body(), "{}");
+    let refresh_token = refresh_token_of(&json(&login));
+    let after = function
+        .handle(post(
+            "/token",
+            &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+        ))
+        .await;
+    assert_oauth_error(&after, 400, "invalid_grant");
     // Any other path is the token endpoint (function URL or `cargo lambda watch` root).
     let root = function.handle(post("/", "grant_type=implicit")).await;
     assert_oauth_error(&root, 400, "unsupported_grant_type");

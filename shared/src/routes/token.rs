@@ -17,7 +17,7 @@ use crate::oauth::{PasswordGrantRequest, RefreshGrantRequest, ScopeSet, TokenReq
 use crate::passwords::PasswordHasher;
 use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
 use crate::store::{RotationError, Store, StoreError};
-use crate::tokens::TokenSigner;
+use crate::tokens::{IssuedToken, TokenSigner};
 use crate::users::{UserRecord, Username};
 
 /// The successful token response (RFC 6749 §5.1). No `Debug`: it holds tokens.
@@ -114,6 +114,9 @@ impl TokenEndpoint {
             Some(requested) => requested,
             None => allowed,
         };
+        // Sign first: it has no side effects, so nothing is stored for a token that
+        // could not be issued.
+        let issued = self.issue_access_token(&user, grant.client_id.as_deref(), &granted)?;
         let now = crate::now_unix();
         let refresh_token = NewRefreshToken::generate();
         let family = refresh::first_of_family(
@@ -127,7 +130,7 @@ impl TokenEndpoint {
         );
         self.store.start_family(&family).await?;
         tracing::info!(outcome = "success", user_id = %user.user_id, "password grant");
-        self.token_response(&user, grant.client_id.as_deref(), &granted, refresh_token)
+        Ok(token_response(issued, refresh_token))
     }
 
     /// RFC 6749 §6: a new access token and a new refresh token for an unused, live
@@ -143,12 +146,12 @@ impl TokenEndpoint {
         };
         let old = stored.record;
         if stored.used {
-            self.revoke_family_after_reuse(&old).await?;
+            self.revoke_family_after_reuse(&old).await;
             return Err(refused);
         }
         let now = crate::now_unix();
-        // A client that names itself must be the one the token was issued to.
-        let other_client = grant.client_id.is_some() && grant.client_id != old.client_id;
+        // The token is bound to the client_id it was issued to (or to none).
+        let other_client = grant.client_id != old.client_id;
         if stored.family_revoked || old.is_expired(now) || other_client {
             return Err(refused);
         }
@@ -157,7 +160,7 @@ impl TokenEndpoint {
             _ => return Err(refused),
         };
         let family_scope = ScopeSet::parse(&old.scope).unwrap_or_default();
-        let granted = match grant.scope {
+        let requested = match grant.scope {
             Some(requested) if !requested.is_subset(&family_scope) => {
                 return Err(ApiError::InvalidScope(
                     "a refresh may only narrow the scope of the original grant".into(),
@@ -166,58 +169,70 @@ impl TokenEndpoint {
             Some(requested) => requested,
             None => family_scope,
         };
+        // Never more than the user may have today (scopes can be taken away).
+        let user_scopes = ScopeSet::from_tokens(user.scopes.iter().cloned());
+        let granted = ScopeSet::from_tokens(requested.iter().filter(|s| user_scopes.contains(s)));
+        let issued = self.issue_access_token(&user, old.client_id.as_deref(), &granted)?;
         let refresh_token = NewRefreshToken::generate();
         let successor = old.successor(refresh_token.token_hash.clone(), now, self.lifetimes);
         match self.store.rotate(&old, &successor).await {
             Ok(()) => {}
             Err(RotationError::AlreadyUsed) => {
-                self.revoke_family_after_reuse(&old).await?;
+                self.revoke_family_after_reuse(&old).await;
                 return Err(refused);
             }
             Err(RotationError::FamilyRevoked) => return Err(refused),
             Err(RotationError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(outcome = "success", user_id = %user.user_id, "refresh grant");
-        self.token_response(&user, old.client_id.as_deref(), &granted, refresh_token)
+        Ok(token_response(issued, refresh_token))
     }
 
-    async fn revoke_family_after_reuse(&self, token: &RefreshTokenRecord) -> Result<(), ApiError> {
+    /// Revokes the family of a reused token, retrying once. If the store still fails
+    /// the client is refused all the same (the reused token is spent either way) and
+    /// the failure is logged as an error for operators.
+    async fn revoke_family_after_reuse(&self, token: &RefreshTokenRecord) {
         tracing::warn!(
             family_id = %token.family_id,
             user_id = %token.user_id,
             "refresh token reuse detected; revoking its family"
         );
-        match self.store.revoke_family(&token.family_id).await {
-            Ok(()) | Err(StoreError::NotFound) => Ok(()),
-            Err(error) => Err(error.into()),
+        for _ in 0..2 {
+            match self.store.revoke_family(&token.family_id).await {
+                Ok(()) | Err(StoreError::NotFound) => return,
+                Err(error) => {
+                    tracing::error!(%error, family_id = %token.family_id, "revoking a reused family failed")
+                }
+            }
         }
     }
 
-    fn token_response(
+    fn issue_access_token(
         &self,
         user: &UserRecord,
         client_id: Option<&str>,
         scope: &ScopeSet,
-        refresh_token: NewRefreshToken,
-    ) -> Result<HttpResponse, ApiError> {
-        let issued = self
-            .signer
+    ) -> Result<IssuedToken, ApiError> {
+        self.signer
             .issue(&user.user_id, Some(&user.username.key()), client_id, scope)
             .map_err(|error| {
                 tracing::error!(%error, "signing an access token failed");
                 ApiError::Internal
-            })?;
-        Ok(json_no_store(
-            StatusCode::OK,
-            &TokenResponse {
-                access_token: issued.access_token,
-                token_type: "Bearer",
-                expires_in: issued.expires_in,
-                refresh_token: refresh_token.token.expose_secret().to_owned(),
-                scope: issued.claims.scope,
-            },
-        ))
+            })
     }
+}
+
+fn token_response(issued: IssuedToken, refresh_token: NewRefreshToken) -> HttpResponse {
+    json_no_store(
+        StatusCode::OK,
+        &TokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: refresh_token.token.expose_secret().to_owned(),
+            scope: issued.claims.scope,
+        },
+    )
 }
 
 #[async_trait]

@@ -514,19 +514,15 @@ impl RefreshTokenStore for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(error) => match cancellation_codes(&error) {
-                // The order of the reasons is the order of the items above.
-                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    Err(RotationError::AlreadyUsed)
+            Err(error) => {
+                match cancellation_codes(&error).and_then(|codes| rotation_refusal(&codes)) {
+                    Some(refusal) => Err(refusal),
+                    None => Err(RotationError::Store(store_failure(
+                        "TransactWriteItems",
+                        error,
+                    ))),
                 }
-                Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    Err(RotationError::FamilyRevoked)
-                }
-                _ => Err(RotationError::Store(store_failure(
-                    "TransactWriteItems",
-                    error,
-                ))),
-            },
+            }
         }
     }
 
@@ -542,6 +538,23 @@ impl RefreshTokenStore for DynamoDbStore {
             .await
             .map(|_| ())
             .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+}
+
+/// What a cancelled rotation means, from its per-item reasons (in the order of the
+/// items: old token, family check, new token). `TransactionConflict` on the old token
+/// means another rotation of the same token was in flight at that instant: that is
+/// concurrent use, and counts as reuse like a failed condition. A conflict on the
+/// family alone (a revocation in flight) is transient.
+fn rotation_refusal(codes: &[String]) -> Option<RotationError> {
+    let code = |i: usize| codes.get(i).map(String::as_str).unwrap_or("None");
+    match (code(0), code(1)) {
+        ("ConditionalCheckFailed" | "TransactionConflict", _) => Some(RotationError::AlreadyUsed),
+        (_, "ConditionalCheckFailed") => Some(RotationError::FamilyRevoked),
+        (_, "TransactionConflict") => Some(RotationError::Store(StoreError::Unavailable(
+            "TransactWriteItems conflicted with a revocation".into(),
+        ))),
+        _ => None,
     }
 }
 
@@ -574,6 +587,36 @@ mod tests {
         let item = to_item(&user);
         assert_eq!(item["pk"], AttributeValue::S("USER#carol".into()));
         assert_eq!(from_item(&item).unwrap(), user);
+    }
+
+    #[test]
+    fn cancelled_rotations_are_classified_by_item() {
+        let codes = |a: &str, b: &str, c: &str| vec![a.to_owned(), b.to_owned(), c.to_owned()];
+        assert_eq!(
+            rotation_refusal(&codes("ConditionalCheckFailed", "None", "None")),
+            Some(RotationError::AlreadyUsed)
+        );
+        assert_eq!(
+            rotation_refusal(&codes("TransactionConflict", "None", "None")),
+            Some(RotationError::AlreadyUsed)
+        );
+        assert_eq!(
+            rotation_refusal(&codes("TransactionConflict", "TransactionConflict", "None")),
+            Some(RotationError::AlreadyUsed)
+        );
+        assert_eq!(
+            rotation_refusal(&codes("None", "ConditionalCheckFailed", "None")),
+            Some(RotationError::FamilyRevoked)
+        );
+        assert!(matches!(
+            rotation_refusal(&codes("None", "TransactionConflict", "None")),
+            Some(RotationError::Store(StoreError::Unavailable(_)))
+        ));
+        assert_eq!(
+            rotation_refusal(&codes("None", "None", "ConditionalCheckFailed")),
+            None
+        );
+        assert_eq!(rotation_refusal(&[]), None);
     }
 
     #[test]
