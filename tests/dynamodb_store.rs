@@ -11,21 +11,13 @@ use shared::store::{DynamoDbStore, StoreError, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username};
 
 #[tokio::test]
-async fn create_is_conditional_and_case_insensitive() {
-    let store = fresh_store("store").await;
-    let first = add_user(&store, "Alice").await;
-    let mut second = first.clone();
-    second.username = Username::parse("alice").unwrap();
-    second.user_id = "usr_other".into();
-    assert_eq!(
-        store.create_user(&second).await,
-        Err(StoreError::AlreadyExists)
-    );
-    let stored = store.get_user("alice").await.unwrap().unwrap();
-    assert_eq!(
-        stored, first,
-        "the first user is untouched, display case kept"
-    );
+async fn meets_the_user_contract() {
+    shared::store::contract::users(&fresh_store("contract").await).await;
+}
+
+#[tokio::test]
+async fn meets_the_refresh_token_contract() {
+    shared::store::contract::refresh_tokens(&fresh_store("contract").await).await;
 }
 
 #[tokio::test]
@@ -66,25 +58,6 @@ async fn futures_join_all<T: Send + 'static>(
         out.push(handle.await.unwrap());
     }
     out
-}
-
-#[tokio::test]
-async fn disable_enable_delete_and_missing_users() {
-    let store = fresh_store("store").await;
-    add_user(&store, "bob").await;
-    store.set_disabled("bob", true).await.unwrap();
-    assert!(store.get_user("bob").await.unwrap().unwrap().disabled);
-    store.set_disabled("bob", false).await.unwrap();
-    assert!(!store.get_user("bob").await.unwrap().unwrap().disabled);
-    store.delete_user("bob").await.unwrap();
-    assert_eq!(store.get_user("bob").await.unwrap(), None);
-    // Updates and deletes never create a half-written item for a missing user.
-    assert_eq!(
-        store.set_disabled("bob", true).await,
-        Err(StoreError::NotFound)
-    );
-    assert_eq!(store.delete_user("bob").await, Err(StoreError::NotFound));
-    assert_eq!(store.get_user("bob").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -182,59 +155,6 @@ mod refresh_tokens {
             shared::now_unix(),
             RefreshLifetimes::default(),
         )
-    }
-
-    #[tokio::test]
-    async fn families_rotate_once_per_token_and_revoke_as_a_whole() {
-        let store = fresh_store("refresh").await;
-        let first = first();
-        store.start_family(&first).await.unwrap();
-        assert_eq!(
-            store.start_family(&first).await,
-            Err(StoreError::AlreadyExists)
-        );
-        let found = store
-            .find_refresh_token(&first.token_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.record, first);
-        assert!(!found.used && !found.family_revoked);
-
-        let second = next(&first);
-        store.rotate(&first, &second).await.unwrap();
-        assert!(
-            store
-                .find_refresh_token(&first.token_hash)
-                .await
-                .unwrap()
-                .unwrap()
-                .used
-        );
-        assert_eq!(
-            store.rotate(&first, &next(&first)).await,
-            Err(RotationError::AlreadyUsed)
-        );
-
-        store.revoke_family(&first.family_id).await.unwrap();
-        assert_eq!(
-            store.rotate(&second, &next(&second)).await,
-            Err(RotationError::FamilyRevoked)
-        );
-        // Nothing half-written: the failed rotation left the token unused.
-        let second_now = store
-            .find_refresh_token(&second.token_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(!second_now.used && second_now.family_revoked);
-        assert_eq!(
-            store
-                .find_refresh_token("0".repeat(64).as_str())
-                .await
-                .unwrap(),
-            None
-        );
     }
 
     /// RFC 9700 §4.14.2 rotation under attack: twenty concurrent rotations of one

@@ -145,93 +145,16 @@ impl RefreshTokenStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::passwords::PasswordHash;
-    use crate::users::Username;
+    use super::MemoryStore;
+    use crate::store::contract;
 
-    fn user(name: &str) -> UserRecord {
-        let hash =
-            PasswordHash::parse("$2b$04$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy")
-                .unwrap();
-        UserRecord::new(Username::parse(name).unwrap(), hash)
+    #[tokio::test]
+    async fn meets_the_user_contract() {
+        contract::users(&MemoryStore::new()).await;
     }
 
     #[tokio::test]
-    async fn create_never_overwrites_even_with_other_case() {
-        let store = MemoryStore::new();
-        let first = user("Alice");
-        store.create_user(&first).await.unwrap();
-        assert_eq!(
-            store.create_user(&user("alice")).await,
-            Err(StoreError::AlreadyExists)
-        );
-        assert_eq!(
-            store.get_user("alice").await.unwrap().unwrap().user_id,
-            first.user_id
-        );
-    }
-
-    #[tokio::test]
-    async fn disable_enable_delete() {
-        let store = MemoryStore::new();
-        store.create_user(&user("bob")).await.unwrap();
-        store.set_disabled("bob", true).await.unwrap();
-        assert!(store.get_user("bob").await.unwrap().unwrap().disabled);
-        store.set_disabled("bob", false).await.unwrap();
-        assert!(!store.get_user("bob").await.unwrap().unwrap().disabled);
-        store.delete_user("bob").await.unwrap();
-        assert_eq!(store.get_user("bob").await.unwrap(), None);
-        assert_eq!(store.delete_user("bob").await, Err(StoreError::NotFound));
-        assert_eq!(
-            store.set_disabled("bob", true).await,
-            Err(StoreError::NotFound)
-        );
-    }
-
-    use crate::refresh::{NewRefreshToken, RefreshLifetimes, first_of_family};
-    use crate::store::{RefreshTokenStore, RotationError};
-
-    #[tokio::test]
-    async fn rotation_is_single_use_and_revocation_covers_the_family() {
-        let store = MemoryStore::new();
-        let lifetimes = RefreshLifetimes::default();
-        let first = first_of_family(
-            &NewRefreshToken::generate(),
-            "usr_1",
-            "alice",
-            None,
-            "",
-            0,
-            lifetimes,
-        );
-        store.start_family(&first).await.unwrap();
-        let second = first.successor(NewRefreshToken::generate().token_hash, 1, lifetimes);
-        store.rotate(&first, &second).await.unwrap();
-        let third = second.successor(NewRefreshToken::generate().token_hash, 2, lifetimes);
-        assert_eq!(
-            store.rotate(&first, &third).await,
-            Err(RotationError::AlreadyUsed)
-        );
-        assert!(
-            store
-                .find_refresh_token(&first.token_hash)
-                .await
-                .unwrap()
-                .unwrap()
-                .used
-        );
-        store.revoke_family(&first.family_id).await.unwrap();
-        assert_eq!(
-            store.rotate(&second, &third).await,
-            Err(RotationError::FamilyRevoked)
-        );
-        assert!(
-            store
-                .find_refresh_token(&second.token_hash)
-                .await
-                .unwrap()
-                .unwrap()
-                .family_revoked
-        );
+    async fn meets_the_refresh_token_contract() {
+        contract::refresh_tokens(&MemoryStore::new()).await;
     }
 }

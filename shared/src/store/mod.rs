@@ -2,6 +2,8 @@
 //! production implementation and [`MemoryStore`] serves the local server and
 //! unit tests.
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
 mod dynamodb;
 mod memory;
 
