@@ -78,10 +78,6 @@ impl FormParameters {
         self.get(name)
             .ok_or_else(|| ApiError::invalid_request(format!("the parameter '{name}' is missing")))
     }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.pairs.iter().map(|(n, _)| n.as_str())
-    }
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.

@@ -190,10 +190,6 @@ impl TokenSigner {
             claims,
         })
     }
-
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
 }
 
 /// Verifies access tokens against a set of keys chosen by `kid`, so that a new key
@@ -233,10 +229,6 @@ impl TokenVerifier {
             keys,
             validation,
         }
-    }
-
-    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
