@@ -110,7 +110,7 @@ async fn wrong_password_unknown_and_disabled_users_look_the_same() {
             &d.token,
             &token_event(
                 version,
-                b"grant_type=password&username=bob&password=nope",
+                b"grant_type=password&client_id=web-app&username=bob&password=nope",
                 false,
             ),
         )
@@ -137,7 +137,7 @@ async fn bad_requests_get_oauth_errors_never_500() {
     let d = deployment().await;
     add_user(d.store.as_ref(), "dave").await;
     let oversized = format!(
-        "grant_type=password&username=dave&password={}",
+        "grant_type=password&client_id=web-app&username=dave&password={}",
         "x".repeat(10_000)
     );
     for version in VERSIONS {
@@ -162,7 +162,7 @@ async fn bad_requests_get_oauth_errors_never_500() {
                 "non-UTF-8 body",
                 token_event(
                     version,
-                    b"grant_type=password&username=\xff&password=x",
+                    b"grant_type=password&client_id=web-app&username=\xff&password=x",
                     true,
                 ),
                 400,
@@ -183,7 +183,7 @@ async fn bad_requests_get_oauth_errors_never_500() {
                 "repeated parameter",
                 token_event(
                     version,
-                    b"grant_type=password&grant_type=password&username=dave&password=x",
+                    b"grant_type=password&client_id=web-app&grant_type=password&username=dave&password=x",
                     false,
                 ),
                 400,
@@ -194,14 +194,14 @@ async fn bad_requests_get_oauth_errors_never_500() {
                 post(
                     &[FORM],
                     &[("password", "correct+horse+battery")],
-                    Some(b"grant_type=password&username=dave&password=correct+horse+battery"),
+                    Some(b"grant_type=password&client_id=web-app&username=dave&password=correct+horse+battery"),
                 ),
                 400,
                 "invalid_request",
             ),
             (
                 "unsupported grant",
-                token_event(version, b"grant_type=client_credentials", false),
+                token_event(version, b"grant_type=implicit", false),
                 400,
                 "unsupported_grant_type",
             ),
@@ -303,7 +303,7 @@ async fn users_me_challenges_and_refusals() {
 }
 
 fn refresh_event(version: EventVersion, refresh_token: &str) -> serde_json::Value {
-    let body = format!("grant_type=refresh_token&refresh_token={refresh_token}");
+    let body = format!("grant_type=refresh_token&client_id=web-app&refresh_token={refresh_token}");
     token_event(version, body.as_bytes(), false)
 }
 

@@ -176,3 +176,115 @@ fn generated_keys_configure_both_functions() {
         .unwrap();
     assert!(verifier.verify(&token.access_token).is_ok());
 }
+
+/// The `client_secret=` line authctl prints once.
+fn printed_secret(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("client_secret="))
+        .expect("a client_secret line")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn client_lifecycle_through_the_cli() {
+    use secrecy::SecretString;
+    use shared::clients::{ClientId, GrantType};
+    use shared::store::ClientStore;
+
+    let table = unique_table_name("cli");
+    assert!(authctl(&table, &["table", "create"], None).status.success());
+    let store = shared::store::DynamoDbStore::connect(&shared::store::StoreSettings {
+        table_name: table.clone(),
+        endpoint_url: Some(dynamodb_endpoint()),
+    })
+    .await;
+    let hasher = shared::passwords::PasswordHasher::new(10).unwrap();
+    let id = ClientId::parse("reports").unwrap();
+
+    let add = authctl(
+        &table,
+        &[
+            "client",
+            "add",
+            "reports",
+            "--scope",
+            "read",
+            "--bcrypt-cost",
+            "10",
+        ],
+        None,
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let secret = printed_secret(&add);
+    assert_eq!(secret.len(), 43, "256 bits, base64url");
+    let stored = store.get_client(&id).await.unwrap().unwrap();
+    assert_eq!(stored.grant_types, vec![GrantType::ClientCredentials]);
+    assert_eq!(stored.scopes, vec!["read".to_owned()]);
+    let hash = stored.secret_hash.clone().unwrap();
+    assert!(
+        hasher
+            .verify(SecretString::from(secret.clone()), Some(&hash))
+            .await
+    );
+
+    let again = authctl(&table, &["client", "add", "reports"], None);
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+    let public_cc = authctl(
+        &table,
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--grant",
+            "client_credentials",
+        ],
+        None,
+    );
+    assert!(!public_cc.status.success());
+    let public = authctl(&table, &["client", "add", "spa", "--public"], None);
+    assert!(public.status.success(), "{}", text(&public));
+    assert!(!text(&public).contains("client_secret"));
+
+    let show = authctl(&table, &["client", "show", "reports"], None);
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["type"], "confidential");
+    assert!(!text(&show).contains("$2") && !text(&show).contains(&secret));
+
+    let rotate = authctl(
+        &table,
+        &["client", "rotate-secret", "reports", "--bcrypt-cost", "10"],
+        None,
+    );
+    assert!(rotate.status.success(), "{}", text(&rotate));
+    let new_secret = printed_secret(&rotate);
+    let hash = store
+        .get_client(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret_hash
+        .unwrap();
+    assert!(
+        hasher
+            .verify(SecretString::from(new_secret), Some(&hash))
+            .await
+    );
+    assert!(!hasher.verify(SecretString::from(secret), Some(&hash)).await);
+    let rotate_public = authctl(&table, &["client", "rotate-secret", "spa"], None);
+    assert!(!rotate_public.status.success());
+
+    let disable = authctl(&table, &["client", "disable", "reports"], None);
+    assert!(disable.status.success(), "{}", text(&disable));
+    assert!(store.get_client(&id).await.unwrap().unwrap().disabled);
+    let enable = authctl(&table, &["client", "enable", "reports"], None);
+    assert!(enable.status.success(), "{}", text(&enable));
+    assert!(!store.get_client(&id).await.unwrap().unwrap().disabled);
+    let missing = authctl(&table, &["client", "disable", "nobody"], None);
+    assert!(
+        text(&missing).contains("no client 'nobody'"),
+        "{}",
+        text(&missing)
+    );
+}

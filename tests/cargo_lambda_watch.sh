@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's `cargo lambda watch` path, end to end: table and user made with
+# The README's `cargo lambda watch` path, end to end: table, user and clients made with
 # authctl, keys from `authctl keys generate`, both functions served by
 # `cargo lambda watch` at /lambda-url/<binary>/, called with curl.
 # Expects DYNAMODB_ENDPOINT, AWS_* and PATH (with cargo-lambda) from scripts/test.sh.
@@ -15,6 +15,8 @@ authctl=target/debug/authctl
 cargo build --quiet -p authctl
 "$authctl" table create --table "$table"
 printf 'correct horse battery\n' | "$authctl" user add alice --table "$table" --bcrypt-cost 10 --email alice@example.com
+"$authctl" client add web-app --public --table "$table"
+machine_secret=$("$authctl" client add reports --table "$table" --bcrypt-cost 10 2>/dev/null | sed -n 's/^client_secret=//p')
 
 env_file="$work/env"
 "$authctl" keys generate > "$env_file"
@@ -42,7 +44,7 @@ call() { curl -s -w '\n%{http_code}' "$@" || true; }
 
 # The first call compiles the function; allow for it.
 login=$(call -m 300 -X POST "$base/token" \
-  -d grant_type=password -d username=alice --data-urlencode 'password=correct horse battery')
+  -d grant_type=password -d client_id=web-app -d username=alice --data-urlencode 'password=correct horse battery')
 [ "$(tail -n1 <<<"$login")" = 200 ] || fail "POST /token: $login"
 token=$(head -n1 <<<"$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 refresh=$(head -n1 <<<"$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])')
@@ -54,13 +56,16 @@ grep -q '"username":"alice"' <<<"$me" || fail "unexpected profile: $me"
 denied=$(call -m 60 "$base/users-me/")
 [ "$(tail -n1 <<<"$denied")" = 401 ] || fail "GET /users/me without a token: $denied"
 
-revoked=$(call -m 60 -X POST "$base/token/revoke" -d "token=$refresh")
+revoked=$(call -m 60 -X POST "$base/token/revoke" -d client_id=web-app -d "token=$refresh")
 [ "$(tail -n1 <<<"$revoked")" = 200 ] || fail "POST /revoke: $revoked"
-reuse=$(call -m 60 -X POST "$base/token" -d grant_type=refresh_token -d "refresh_token=$refresh")
+reuse=$(call -m 60 -X POST "$base/token" -d grant_type=refresh_token -d client_id=web-app -d "refresh_token=$refresh")
 [ "$(tail -n1 <<<"$reuse")" = 400 ] || fail "refresh after revocation: $reuse"
+
+machine=$(call -m 60 -X POST "$base/token" -u "reports:$machine_secret" -d grant_type=client_credentials)
+[ "$(tail -n1 <<<"$machine")" = 200 ] || fail "client_credentials with the secret authctl printed: $machine"
 
 jwks=$(call -m 300 "$base/well-known/.well-known/jwks.json")
 [ "$(tail -n1 <<<"$jwks")" = 200 ] || fail "GET /.well-known/jwks.json: $jwks"
-grep -q '"kty":"EC"' <<<"$jwks" || fail "unexpected JWKS: $jwks"
+grep -q '"kty":"RSA"' <<<"$jwks" || fail "unexpected JWKS: $jwks"
 
-echo "cargo lambda watch: 6 passed, 0 failed"
+echo "cargo lambda watch: 7 passed, 0 failed"

@@ -16,6 +16,11 @@ async fn meets_the_user_contract() {
 }
 
 #[tokio::test]
+async fn meets_the_client_contract() {
+    shared::store::contract::clients(&fresh_store("contract").await).await;
+}
+
+#[tokio::test]
 async fn meets_the_refresh_token_contract() {
     shared::store::contract::refresh_tokens(&fresh_store("contract").await).await;
 }

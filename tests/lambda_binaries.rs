@@ -51,7 +51,7 @@ async fn token_and_users_me_binaries_serve_api_gateway_events() {
 
     // The same binary serves RFC 7009 revocation at /revoke.
     let refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
-    let revoke_body = format!("token={refresh_token}");
+    let revoke_body = format!("token={refresh_token}&client_id=web-app");
     let revoke = event(
         EventVersion::RestV1,
         &EventRequest {

@@ -74,8 +74,12 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
         ApiError::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            Some("this server supports grant_type=password and grant_type=refresh_token"),
+            Some("this server supports grant_type=password, refresh_token and client_credentials"),
         ),
+        ApiError::InvalidClient(d) => (StatusCode::UNAUTHORIZED, "invalid_client", Some(d)),
+        ApiError::UnauthorizedClient(d) => {
+            (StatusCode::BAD_REQUEST, "unauthorized_client", Some(d))
+        }
         ApiError::InvalidScope(d) => (StatusCode::BAD_REQUEST, "invalid_scope", Some(d)),
         ApiError::MethodNotAllowed { .. } => (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -159,6 +163,14 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
         }
+        // RFC 6749 §5.2: a failed client authentication is a 401 with a challenge for
+        // the scheme the client can authenticate with (RFC 7617).
+        ApiError::InvalidClient(_) => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"oauth2-clients\", charset=\"UTF-8\""),
+            );
+        }
         ApiError::TemporarilyUnavailable => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
@@ -214,6 +226,15 @@ mod tests {
     }
 
     #[test]
+    fn rfc6749_5_2_invalid_client_is_401_with_a_basic_challenge() {
+        let response = error_response(&ApiError::InvalidClient("client authentication failed"), "");
+        assert_eq!(response.status(), 401);
+        assert_eq!(body(&response)["error"], "invalid_client");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Basic realm=\""), "{challenge}");
+    }
+
+    #[test]
     fn every_error_maps_to_its_status_and_code() {
         let cases = [
             (ApiError::InvalidGrant, 400, "invalid_grant"),
@@ -229,6 +250,12 @@ mod tests {
                 "unsupported_grant_type",
             ),
             (ApiError::InvalidScope("x".into()), 400, "invalid_scope"),
+            (ApiError::InvalidClient("x"), 401, "invalid_client"),
+            (
+                ApiError::UnauthorizedClient("x"),
+                400,
+                "unauthorized_client",
+            ),
             (
                 ApiError::MethodNotAllowed { allow: "POST" },
                 405,

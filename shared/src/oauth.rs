@@ -248,17 +248,11 @@ fn is_scope_char(b: u8) -> bool {
     b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
 }
 
-/// `client_id` syntax (RFC 6749 Appendix A.1: `*VSCHAR`), with a sane length cap.
-fn is_valid_client_id(value: &str) -> bool {
-    !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| (0x20..=0x7E).contains(&b))
-}
-
 /// A token request with the password grant (RFC 6749 §4.3.2).
 pub struct PasswordGrantRequest {
     pub username: String,
     pub password: SecretString,
     pub scope: Option<ScopeSet>,
-    pub client_id: Option<String>,
 }
 
 impl std::fmt::Debug for PasswordGrantRequest {
@@ -267,7 +261,6 @@ impl std::fmt::Debug for PasswordGrantRequest {
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .field("scope", &self.scope)
-            .field("client_id", &self.client_id)
             .finish()
     }
 }
@@ -276,7 +269,6 @@ impl std::fmt::Debug for PasswordGrantRequest {
 pub struct RefreshGrantRequest {
     pub refresh_token: SecretString,
     pub scope: Option<ScopeSet>,
-    pub client_id: Option<String>,
 }
 
 impl std::fmt::Debug for RefreshGrantRequest {
@@ -284,7 +276,6 @@ impl std::fmt::Debug for RefreshGrantRequest {
         f.debug_struct("RefreshGrantRequest")
             .field("refresh_token", &"<redacted>")
             .field("scope", &self.scope)
-            .field("client_id", &self.client_id)
             .finish()
     }
 }
@@ -294,32 +285,39 @@ impl std::fmt::Debug for RefreshGrantRequest {
 pub enum TokenRequest {
     Password(PasswordGrantRequest),
     RefreshToken(RefreshGrantRequest),
-}
-
-fn client_id(form: &FormParameters) -> Result<Option<String>, ApiError> {
-    match form.get("client_id") {
-        Some(id) if is_valid_client_id(id) => Ok(Some(id.to_owned())),
-        Some(_) => Err(ApiError::invalid_request("the client_id is malformed")),
-        None => Ok(None),
-    }
+    /// RFC 6749 §4.4.2: only an optional scope; the client is the subject.
+    ClientCredentials {
+        scope: Option<ScopeSet>,
+    },
 }
 
 impl TokenRequest {
+    pub fn grant_type(&self) -> crate::clients::GrantType {
+        use crate::clients::GrantType;
+        match self {
+            TokenRequest::Password(_) => GrantType::Password,
+            TokenRequest::RefreshToken(_) => GrantType::RefreshToken,
+            TokenRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+        }
+    }
+
     /// Reads the grant from form parameters: `grant_type` first (missing is
     /// `invalid_request`, unknown is `unsupported_grant_type`), then its own parameters.
+    /// The client's credentials are read separately ([`crate::clients::PresentedClient`]).
     pub fn from_form(form: &FormParameters) -> Result<Self, ApiError> {
         match form.require("grant_type")? {
             "password" => Ok(TokenRequest::Password(PasswordGrantRequest {
                 username: form.require("username")?.to_owned(),
                 password: SecretString::from(form.require("password")?.to_owned()),
                 scope: form.get("scope").map(ScopeSet::parse).transpose()?,
-                client_id: client_id(form)?,
             })),
             "refresh_token" => Ok(TokenRequest::RefreshToken(RefreshGrantRequest {
                 refresh_token: SecretString::from(form.require("refresh_token")?.to_owned()),
                 scope: form.get("scope").map(ScopeSet::parse).transpose()?,
-                client_id: client_id(form)?,
             })),
+            "client_credentials" => Ok(TokenRequest::ClientCredentials {
+                scope: form.get("scope").map(ScopeSet::parse).transpose()?,
+            }),
             _ => Err(ApiError::UnsupportedGrantType),
         }
     }
@@ -483,8 +481,21 @@ mod tests {
         assert_eq!(r.username, "alice");
         assert_eq!(r.password.expose_secret(), "pw");
         assert_eq!(r.scope.as_ref().unwrap().to_string(), "read");
-        assert_eq!(r.client_id.as_deref(), Some("web"));
         assert!(!format!("{r:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn rfc6749_4_4_2_client_credentials_takes_only_a_scope() {
+        let f = form("grant_type=client_credentials&scope=read+write").unwrap();
+        let request = TokenRequest::from_form(&f).unwrap();
+        assert_eq!(
+            request.grant_type(),
+            crate::clients::GrantType::ClientCredentials
+        );
+        let TokenRequest::ClientCredentials { scope } = request else {
+            panic!("not a client credentials grant")
+        };
+        assert_eq!(scope.unwrap().to_string(), "read write");
     }
 
     #[test]

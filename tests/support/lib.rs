@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use base64::Engine;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use shared::clients::{ClientId, ClientRecord, GrantType};
 use shared::http::HttpResponse;
 use shared::keys::{self, SigningAlgorithm};
 use shared::passwords::PasswordHasher;
 use shared::routes::Endpoint;
-use shared::store::{DynamoDbStore, StoreSettings, UserStore};
+use shared::store::{ClientStore, DynamoDbStore, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username};
 
 pub mod runtime_api;
@@ -41,7 +42,11 @@ pub fn unique_table_name(prefix: &str) -> String {
     )
 }
 
-/// A fresh table on the local server.
+/// The public client every test login names (`client_id=web-app`).
+pub const CLIENT_ID: &str = "web-app";
+
+/// A fresh table on the local server, with the public client [`CLIENT_ID`]
+/// registered for the password and refresh grants.
 pub async fn fresh_store(prefix: &str) -> DynamoDbStore {
     let store = DynamoDbStore::connect(&StoreSettings {
         table_name: unique_table_name(prefix),
@@ -49,6 +54,18 @@ pub async fn fresh_store(prefix: &str) -> DynamoDbStore {
     })
     .await;
     store.create_table().await.expect("create the test table");
+    let client = ClientRecord {
+        client_id: ClientId::parse(CLIENT_ID).unwrap(),
+        secret_hash: None,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: vec!["read".into(), "write".into()],
+        disabled: false,
+        created_at: shared::now_unix(),
+    };
+    store
+        .create_client(&client)
+        .await
+        .expect("register the test client");
     store
 }
 
@@ -87,7 +104,9 @@ pub async fn add_user(store: &dyn UserStore, name: &str) -> UserRecord {
 
 /// The body of a password-grant request for [`PASSWORD`].
 pub fn login_body(username: &str) -> String {
-    format!("grant_type=password&username={username}&password=correct+horse+battery")
+    format!(
+        "grant_type=password&client_id=web-app&username={username}&password=correct+horse+battery"
+    )
 }
 
 /// Which API Gateway integration delivered the event.

@@ -31,8 +31,9 @@ pub fn token_function(
     store: Arc<dyn Store>,
 ) -> Result<EndpointsByPath, ConfigError> {
     let token = token::TokenEndpoint::from_env(env, store.clone())?;
+    let revoke = revoke::RevokeEndpoint::new(store, token.passwords().clone());
     Ok(EndpointsByPath::new(
-        vec![("/revoke", Box::new(revoke::RevokeEndpoint::new(store)))],
+        vec![("/revoke", Box::new(revoke))],
         Box::new(token),
     ))
 }

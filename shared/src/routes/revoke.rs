@@ -5,6 +5,10 @@
 //! does not keep a list of them, so it answers `unsupported_token_type` for them
 //! (RFC 7009 §2.2.1) rather than pretend. Anything else, known or not, gets 200, so
 //! that the answer reveals nothing about which tokens exist (§2.2).
+//!
+//! The client authenticates as at the token endpoint (§2.1), and may revoke only
+//! tokens issued to itself: another client's token is `unauthorized_client`, and
+//! nothing is revoked.
 
 use std::sync::Arc;
 
@@ -14,24 +18,30 @@ use http::StatusCode;
 use secrecy::SecretString;
 
 use super::Endpoint;
+use crate::clients::{self, PresentedClient};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
 use crate::oauth::form_post;
+use crate::passwords::PasswordHasher;
 use crate::refresh;
 use crate::store::{Store, StoreError};
 
 pub struct RevokeEndpoint {
     store: Arc<dyn Store>,
+    /// For client secrets.
+    passwords: PasswordHasher,
 }
 
 impl RevokeEndpoint {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        RevokeEndpoint { store }
+    pub fn new(store: Arc<dyn Store>, passwords: PasswordHasher) -> Self {
+        RevokeEndpoint { store, passwords }
     }
 
     async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
         let form = form_post(&request)?;
         let token = form.require("token")?;
+        let presented = PresentedClient::from_request(request.headers(), &form)?;
+        let client = clients::authenticate(&*self.store, &self.passwords, presented).await?;
         // `token_type_hint` is only a hint (§2.1): every token is looked up the same way.
         if looks_like_jwt(token) {
             return Err(ApiError::UnsupportedTokenType);
@@ -40,6 +50,11 @@ impl RevokeEndpoint {
         if let Some(hash) = refresh::presented_token_hash(&secret)
             && let Some(stored) = self.store.find_refresh_token(&hash).await?
         {
+            if stored.record.client_id.as_deref() != Some(client.client_id.as_str()) {
+                return Err(ApiError::UnauthorizedClient(
+                    "the token was not issued to this client",
+                ));
+            }
             match self.store.revoke_family(&stored.record.family_id).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(error) => return Err(error.into()),
@@ -47,6 +62,7 @@ impl RevokeEndpoint {
             tracing::info!(
                 family_id = %stored.record.family_id,
                 user_id = %stored.record.user_id,
+                client_id = %client.client_id,
                 "refresh token family revoked"
             );
         }

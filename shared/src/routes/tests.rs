@@ -13,17 +13,21 @@ use super::Endpoint;
 use super::token::TokenEndpoint;
 use super::users_me::UsersMeEndpoint;
 use super::well_known::WellKnownEndpoint;
+use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::http::HttpResponse;
 use crate::keys::{self, SigningAlgorithm};
 use crate::refresh::RefreshTokenRecord;
 use crate::store::{
-    MemoryStore, RefreshTokenStore, RotationError, Store, StoreError, StoredRefreshToken, UserStore,
+    ClientStore, MemoryStore, RefreshTokenStore, RotationError, Store, StoreError,
+    StoredRefreshToken, UserStore,
 };
 use crate::users::{UserRecord, Username};
 
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "https://api.example.com";
 const PASSWORD: &str = "correct horse battery";
+/// The secret of the confidential client `backend` (a test fixture).
+const BACKEND_SECRET: &str = "backend-secret-for-tests-only";
 
 struct Service {
     env: HashMap<String, String>,
@@ -59,6 +63,25 @@ async fn service() -> Service {
         users_me,
     };
     service.add_user("alice", PASSWORD, &[]).await;
+    // Two public clients for users, one confidential client for machines.
+    for id in ["web-app", "mobile-app"] {
+        service
+            .add_client(
+                id,
+                None,
+                &[GrantType::Password, GrantType::RefreshToken],
+                &["read", "write"],
+            )
+            .await;
+    }
+    service
+        .add_client(
+            "backend",
+            Some(BACKEND_SECRET),
+            &[GrantType::ClientCredentials],
+            &["reports", "read"],
+        )
+        .await;
     service
 }
 
@@ -77,6 +100,35 @@ impl Service {
         user
     }
 
+    async fn add_client(
+        &self,
+        id: &str,
+        secret: Option<&str>,
+        grant_types: &[GrantType],
+        scopes: &[&str],
+    ) -> ClientRecord {
+        let secret_hash = match secret {
+            Some(secret) => Some(
+                self.token
+                    .passwords()
+                    .hash(SecretString::from(secret.to_owned()))
+                    .await
+                    .unwrap(),
+            ),
+            None => None,
+        };
+        let client = ClientRecord {
+            client_id: ClientId::parse(id).unwrap(),
+            secret_hash,
+            grant_types: grant_types.to_vec(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            disabled: false,
+            created_at: crate::now_unix(),
+        };
+        self.store.create_client(&client).await.unwrap();
+        client
+    }
+
     async fn login(&self, body: &str) -> HttpResponse {
         self.token.handle(form_post(body)).await
     }
@@ -84,7 +136,7 @@ impl Service {
     async fn access_token(&self, name: &str) -> String {
         let response = self
             .login(&format!(
-                "grant_type=password&username={name}&password={}",
+                "grant_type=password&client_id=web-app&username={name}&password={}",
                 PASSWORD.replace(' ', "+")
             ))
             .await;
@@ -127,7 +179,9 @@ fn assert_oauth_error(response: &HttpResponse, status: u16, code: &str) {
 async fn rfc6749_5_1_successful_password_grant() {
     let s = service().await;
     let response = s
-        .login("grant_type=password&username=alice&password=correct+horse+battery")
+        .login(
+            "grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery",
+        )
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -151,7 +205,9 @@ async fn rfc6749_5_1_successful_password_grant() {
 async fn usernames_are_case_insensitive_at_login() {
     let s = service().await;
     let response = s
-        .login("grant_type=password&username=ALICE&password=correct+horse+battery")
+        .login(
+            "grant_type=password&client_id=web-app&username=ALICE&password=correct+horse+battery",
+        )
         .await;
     assert_eq!(response.status(), 200);
 }
@@ -162,16 +218,16 @@ async fn rfc6749_5_2_wrong_password_unknown_and_disabled_user_get_one_identical_
     s.add_user("bob", PASSWORD, &[]).await;
     s.store.set_disabled("bob", true).await.unwrap();
     let wrong_password = s
-        .login("grant_type=password&username=alice&password=nope")
+        .login("grant_type=password&client_id=web-app&username=alice&password=nope")
         .await;
     let unknown_user = s
-        .login("grant_type=password&username=mallory&password=nope")
+        .login("grant_type=password&client_id=web-app&username=mallory&password=nope")
         .await;
     let disabled_user = s
-        .login("grant_type=password&username=bob&password=correct+horse+battery")
+        .login("grant_type=password&client_id=web-app&username=bob&password=correct+horse+battery")
         .await;
     let invalid_name = s
-        .login("grant_type=password&username=no%20such%23name&password=x")
+        .login("grant_type=password&client_id=web-app&username=no%20such%23name&password=x")
         .await;
     assert_oauth_error(&wrong_password, 400, "invalid_grant");
     for other in [&unknown_user, &disabled_user, &invalid_name] {
@@ -185,10 +241,10 @@ async fn rfc6749_5_2_wrong_password_unknown_and_disabled_user_get_one_identical_
 async fn unknown_users_cost_the_same_bcrypt_work_as_known_ones() {
     let s = service().await;
     let before = s.token.passwords().verifications();
-    s.login("grant_type=password&username=mallory&password=x")
+    s.login("grant_type=password&client_id=web-app&username=mallory&password=x")
         .await;
     assert_eq!(s.token.passwords().verifications(), before + 1);
-    s.login("grant_type=password&username=alice&password=x")
+    s.login("grant_type=password&client_id=web-app&username=alice&password=x")
         .await;
     assert_eq!(s.token.passwords().verifications(), before + 2);
     assert_eq!(
@@ -204,13 +260,13 @@ async fn passwords_longer_than_72_bytes_never_log_in() {
     s.add_user("carol", &exact, &[]).await;
     let ok = s
         .login(&format!(
-            "grant_type=password&username=carol&password={exact}"
+            "grant_type=password&client_id=web-app&username=carol&password={exact}"
         ))
         .await;
     assert_eq!(ok.status(), 200);
     let longer = s
         .login(&format!(
-            "grant_type=password&username=carol&password={exact}X"
+            "grant_type=password&client_id=web-app&username=carol&password={exact}X"
         ))
         .await;
     assert_oauth_error(&longer, 400, "invalid_grant");
@@ -220,7 +276,7 @@ async fn passwords_longer_than_72_bytes_never_log_in() {
 async fn rfc6749_3_3_scope_is_granted_within_the_users_scopes() {
     let s = service().await;
     s.add_user("dora", PASSWORD, &["read", "write"]).await;
-    let base = "grant_type=password&username=dora&password=correct+horse+battery";
+    let base = "grant_type=password&client_id=web-app&username=dora&password=correct+horse+battery";
     let all = s.login(base).await;
     assert_eq!(json(&all)["scope"], "read write");
     let narrowed = s.login(&format!("{base}&scope=read")).await;
@@ -229,7 +285,7 @@ async fn rfc6749_3_3_scope_is_granted_within_the_users_scopes() {
     assert_oauth_error(&too_much, 400, "invalid_scope");
     // A wrong password is reported as such before any scope check: no oracle.
     let wrong = s
-        .login("grant_type=password&username=dora&password=x&scope=admin")
+        .login("grant_type=password&client_id=web-app&username=dora&password=x&scope=admin")
         .await;
     assert_oauth_error(&wrong, 400, "invalid_grant");
     let malformed = s.login(&format!("{base}&scope=%22quoted%22")).await;
@@ -276,20 +332,25 @@ async fn rfc6749_5_2_invalid_request_cases() {
     let s = service().await;
     let cases = [
         ("username=alice&password=x", "grant_type"),
-        ("grant_type=password&password=x", "username"),
-        ("grant_type=password&username=alice", "password"),
         (
-            "grant_type=password&username=alice&username=bob&password=x",
+            "grant_type=password&client_id=web-app&password=x",
+            "username",
+        ),
+        (
+            "grant_type=password&client_id=web-app&username=alice",
+            "password",
+        ),
+        (
+            "grant_type=password&client_id=web-app&username=alice&username=bob&password=x",
             "repeated",
         ),
         (
-            "grant_type=password&username=%E0%A4%A&password=x",
+            "grant_type=password&client_id=web-app&username=%E0%A4%A&password=x",
             "percent",
         ),
-        ("grant_type=password&username=%FF&password=x", "UTF-8"),
         (
-            "grant_type=password&username=a&password=x&client_id=%0A",
-            "client_id",
+            "grant_type=password&client_id=web-app&username=%FF&password=x",
+            "UTF-8",
         ),
     ];
     for (body, mentions) in cases {
@@ -315,14 +376,14 @@ async fn rfc6749_4_3_2_body_must_be_form_encoded() {
     assert_oauth_error(&s.token.handle(as_json).await, 400, "invalid_request");
     let no_type = http::Request::post("/token")
         .body(Bytes::from_static(
-            b"grant_type=password&username=alice&password=x",
+            b"grant_type=password&client_id=web-app&username=alice&password=x",
         ))
         .unwrap();
     assert_oauth_error(&s.token.handle(no_type).await, 400, "invalid_request");
     let raw_binary = http::Request::post("/token")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Bytes::from_static(
-            b"grant_type=password&username=\xc3\x28&password=x",
+            b"grant_type=password&client_id=web-app&username=\xc3\x28&password=x",
         ))
         .unwrap();
     assert_oauth_error(&s.token.handle(raw_binary).await, 400, "invalid_request");
@@ -335,7 +396,7 @@ async fn credentials_in_the_query_string_are_refused() {
     let request = http::Request::post("/token?password=correct+horse+battery")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Bytes::from_static(
-            b"grant_type=password&username=alice&password=correct+horse+battery",
+            b"grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery",
         ))
         .unwrap();
     let response = s.token.handle(request).await;
@@ -378,7 +439,7 @@ async fn rfc6749_3_2_token_endpoint_only_accepts_post() {
 async fn oversized_bodies_get_413() {
     let s = service().await;
     let body = format!(
-        "grant_type=password&username=alice&password={}",
+        "grant_type=password&client_id=web-app&username=alice&password={}",
         "x".repeat(9000)
     );
     assert_oauth_error(&s.login(&body).await, 413, "invalid_request");
@@ -427,6 +488,28 @@ impl RefreshTokenStore for UnavailableStore {
     }
 }
 
+#[async_trait]
+impl ClientStore for UnavailableStore {
+    async fn create_client(&self, _: &ClientRecord) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn get_client(&self, _: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        Err(StoreError::Unavailable(
+            "GetItem failed: table users-prod timed out".into(),
+        ))
+    }
+    async fn set_client_secret(
+        &self,
+        _: &ClientId,
+        _: &crate::passwords::PasswordHash,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn set_client_disabled(&self, _: &ClientId, _: bool) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+}
+
 #[tokio::test]
 async fn an_unavailable_store_is_a_503_with_retry_after_and_no_detail() {
     let s = service().await;
@@ -434,7 +517,9 @@ async fn an_unavailable_store_is_a_503_with_retry_after_and_no_detail() {
     let down: Arc<dyn Store> = Arc::new(UnavailableStore);
     let token_endpoint = TokenEndpoint::from_env(&s.env, down.clone()).unwrap();
     let response = token_endpoint
-        .handle(form_post("grant_type=password&username=alice&password=x"))
+        .handle(form_post(
+            "grant_type=password&client_id=web-app&username=alice&password=x",
+        ))
         .await;
     assert_oauth_error(&response, 503, "temporarily_unavailable");
     assert_eq!(response.headers()["retry-after"], "1");
@@ -612,11 +697,16 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
     );
     assert_eq!(
         metadata["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token"])
+        serde_json::json!(["password", "refresh_token", "client_credentials"])
     );
+    let auth_methods = serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["none"])
+        auth_methods
+    );
+    assert_eq!(
+        metadata["revocation_endpoint_auth_methods_supported"],
+        auth_methods
     );
     assert_eq!(
         metadata["scopes_supported"],
@@ -735,7 +825,7 @@ async fn key_rotation_procedure_from_the_readme() {
     let token_endpoint = TokenEndpoint::from_env(&signing_new, s.store.clone()).unwrap();
     let login = token_endpoint
         .handle(form_post(
-            "grant_type=password&username=alice&password=correct+horse+battery",
+            "grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery",
         ))
         .await;
     let new_token = json(&login)["access_token"].as_str().unwrap().to_owned();
@@ -775,7 +865,7 @@ impl Service {
     async fn login_alice(&self, extra: &str) -> Value {
         let response = self
             .login(&format!(
-                "grant_type=password&username=alice&password=correct+horse+battery{extra}"
+                "grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery{extra}"
             ))
             .await;
         assert_eq!(response.status(), 200, "{}", response.body());
@@ -784,7 +874,7 @@ impl Service {
 
     async fn refresh(&self, refresh_token: &str, extra: &str) -> HttpResponse {
         self.login(&format!(
-            "grant_type=refresh_token&refresh_token={refresh_token}{extra}"
+            "grant_type=refresh_token&client_id=web-app&refresh_token={refresh_token}{extra}"
         ))
         .await
     }
@@ -843,7 +933,7 @@ async fn refresh_may_narrow_but_never_widen_the_scope() {
     s.add_user("erin", PASSWORD, &["read", "write"]).await;
     let login = json(
         &s.login(
-            "grant_type=password&username=erin&password=correct+horse+battery&scope=read+write",
+            "grant_type=password&client_id=web-app&username=erin&password=correct+horse+battery&scope=read+write",
         )
         .await,
     );
@@ -883,15 +973,20 @@ async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
         let response = s.refresh(bad, "").await;
         assert_eq!(response.status(), 400, "{bad}");
     }
-    // Issued to one client: presented by another, or anonymously, it is refused.
-    let token = refresh_token_of(&s.login_alice("&client_id=web").await);
-    assert_oauth_error(
-        &s.refresh(&token, "&client_id=cli").await,
-        400,
-        "invalid_grant",
-    );
-    assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
-    assert_eq!(s.refresh(&token, "&client_id=web").await.status(), 200);
+    // Issued to one client: presented by another it is refused; anonymously, the
+    // client itself is refused.
+    let token = refresh_token_of(&s.login_alice("").await);
+    let by_other_client = s
+        .login(&format!(
+            "grant_type=refresh_token&client_id=mobile-app&refresh_token={token}"
+        ))
+        .await;
+    assert_oauth_error(&by_other_client, 400, "invalid_grant");
+    let anonymous = s
+        .login(&format!("grant_type=refresh_token&refresh_token={token}"))
+        .await;
+    assert_oauth_error(&anonymous, 401, "invalid_client");
+    assert_eq!(s.refresh(&token, "").await.status(), 200);
     // An idle-expired token, stored as the store would have it.
     let user = s.store.get_user("alice").await.unwrap().unwrap();
     let expired = crate::refresh::NewRefreshToken::generate();
@@ -903,7 +998,7 @@ async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
         &expired,
         &user.user_id,
         "alice",
-        None,
+        Some("web-app"),
         "",
         crate::now_unix() - 61,
         lifetimes,
@@ -930,13 +1025,21 @@ async fn unknown_malformed_expired_and_foreign_refresh_tokens_are_refused() {
 
 // ---- POST /revoke ---------------------------------------------------------------
 
+/// Revokes as the public client `web-app`, which every test login uses.
 async fn revoke(s: &Service, body: &str) -> HttpResponse {
-    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone());
-    let request = http::Request::post("/revoke")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Bytes::from(body.to_owned()))
-        .unwrap();
-    endpoint.handle(request).await
+    revoke_as(s, None, &format!("{body}&client_id=web-app")).await
+}
+
+async fn revoke_as(s: &Service, authorization: Option<&str>, body: &str) -> HttpResponse {
+    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone(), s.token.passwords().clone());
+    let mut request =
+        http::Request::post("/revoke").header("content-type", "application/x-www-form-urlencoded");
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    endpoint
+        .handle(request.body(Bytes::from(body.to_owned())).unwrap())
+        .await
 }
 
 #[tokio::test]
@@ -969,7 +1072,7 @@ async fn rfc7009_errors() {
     let access = s.access_token("alice").await;
     let response = revoke(&s, &format!("token={access}&token_type_hint=access_token")).await;
     assert_oauth_error(&response, 400, "unsupported_token_type");
-    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone());
+    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone(), s.token.passwords().clone());
     let get = endpoint
         .handle(http::Request::get("/revoke").body(Bytes::new()).unwrap())
         .await;
@@ -990,14 +1093,17 @@ async fn the_token_function_routes_by_path() {
     let login = function
         .handle(post(
             "/prod/token",
-            "grant_type=password&username=alice&password=correct+horse+battery",
+            "grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery",
         ))
         .await;
     assert_eq!(login.status(), 200);
     let revoked = function
         .handle(post(
             "/lambda-url/token/revoke/",
-            &format!("token={}", refresh_token_of(&json(&login))),
+            &format!(
+                "client_id=web-app&token={}",
+                refresh_token_of(&json(&login))
+            ),
         ))
         .await;
     assert_eq!(revoked.status(), 200);
@@ -1006,11 +1112,233 @@ async fn the_token_function_routes_by_path() {
     let after = function
         .handle(post(
             "/token",
-            &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+            &format!("grant_type=refresh_token&client_id=web-app&refresh_token={refresh_token}"),
         ))
         .await;
     assert_oauth_error(&after, 400, "invalid_grant");
     // Any other path is the token endpoint (function URL or `cargo lambda watch` root).
     let root = function.handle(post("/", "grant_type=implicit")).await;
     assert_oauth_error(&root, 400, "unsupported_grant_type");
+}
+
+// ---- Clients (RFC 6749 §2, §4.4) -------------------------------------------------
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let pair = format!("{id}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+impl Service {
+    async fn token_with_basic(&self, authorization: &str, body: &str) -> HttpResponse {
+        let request = http::Request::post("/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", authorization)
+            .body(Bytes::from(body.to_owned()))
+            .unwrap();
+        self.token.handle(request).await
+    }
+}
+
+fn claims_of(body: &Value) -> Value {
+    jsonwebtoken::dangerous::insecure_decode::<Value>(body["access_token"].as_str().unwrap())
+        .unwrap()
+        .claims
+}
+
+#[tokio::test]
+async fn rfc6749_4_4_client_credentials_with_basic_or_post_authentication() {
+    let s = service().await;
+    let with_basic = s
+        .token_with_basic(
+            &basic("backend", BACKEND_SECRET),
+            "grant_type=client_credentials",
+        )
+        .await;
+    assert_eq!(with_basic.status(), 200, "{}", with_basic.body());
+    let with_post = s
+        .login(&format!(
+            "grant_type=client_credentials&client_id=backend&client_secret={BACKEND_SECRET}&scope=reports"
+        ))
+        .await;
+    assert_eq!(with_post.status(), 200, "{}", with_post.body());
+    assert_eq!(json(&with_post)["scope"], "reports");
+
+    let body = json(&with_basic);
+    assert!(
+        body.get("refresh_token").is_none(),
+        "§4.4.3: no refresh token"
+    );
+    assert_eq!(body["scope"], "read reports");
+    let claims = claims_of(&body);
+    assert_eq!(claims["sub"], "backend", "the client is the subject");
+    assert_eq!(claims["client_id"], "backend");
+    assert!(claims.get("username").is_none());
+    // A machine token is not a user: /users/me refuses it.
+    let me = s
+        .me(Some(&format!(
+            "Bearer {}",
+            body["access_token"].as_str().unwrap()
+        )))
+        .await;
+    assert_oauth_error(&me, 401, "invalid_token");
+
+    let too_wide = s
+        .token_with_basic(
+            &basic("backend", BACKEND_SECRET),
+            "grant_type=client_credentials&scope=reports+admin",
+        )
+        .await;
+    assert_oauth_error(&too_wide, 400, "invalid_scope");
+}
+
+#[tokio::test]
+async fn rfc6749_5_2_every_failed_client_authentication_is_one_401_with_a_basic_challenge() {
+    let s = service().await;
+    s.add_client(
+        "retired",
+        Some(BACKEND_SECRET),
+        &[GrantType::ClientCredentials],
+        &[],
+    )
+    .await;
+    s.store
+        .set_client_disabled(&ClientId::parse("retired").unwrap(), true)
+        .await
+        .unwrap();
+    let cc = "grant_type=client_credentials";
+    let refusals = [
+        s.token_with_basic(&basic("backend", "wrong"), cc).await,
+        s.login(&format!("{cc}&client_id=backend&client_secret=wrong"))
+            .await,
+        s.login(&format!("{cc}&client_id=backend")).await,
+        s.token_with_basic(&basic("nobody", BACKEND_SECRET), cc)
+            .await,
+        s.token_with_basic(&basic("retired", BACKEND_SECRET), cc)
+            .await,
+        s.token_with_basic(&basic("web-app", "a-secret"), cc).await,
+        s.login(&format!("{cc}&client_id=nobody")).await,
+        s.login(&format!("{cc}&client_id=%0A")).await,
+        s.login(cc).await,
+        s.token_with_basic("Basic not-base64!", cc).await,
+    ];
+    let first = &refusals[0];
+    assert_oauth_error(first, 401, "invalid_client");
+    assert_eq!(
+        first.headers()["www-authenticate"],
+        "Basic realm=\"oauth2-clients\", charset=\"UTF-8\""
+    );
+    for (i, other) in refusals.iter().enumerate() {
+        assert_eq!(other.status(), 401, "case {i}: {}", other.body());
+        assert_eq!(json(other)["error"], "invalid_client", "case {i}");
+        assert_eq!(
+            other.headers()["www-authenticate"],
+            first.headers()["www-authenticate"]
+        );
+    }
+    // An unknown client's secret costs the same bcrypt work as a known one's.
+    let before = s.token.passwords().verifications();
+    s.token_with_basic(&basic("nobody", "x"), cc).await;
+    s.token_with_basic(&basic("backend", "x"), cc).await;
+    assert_eq!(s.token.passwords().verifications(), before + 2);
+}
+
+#[tokio::test]
+async fn rfc6749_5_2_a_grant_the_client_is_not_allowed_is_unauthorized_client() {
+    let s = service().await;
+    let public_cc = s
+        .login("grant_type=client_credentials&client_id=web-app")
+        .await;
+    assert_oauth_error(&public_cc, 400, "unauthorized_client");
+    let machine_password = s
+        .token_with_basic(
+            &basic("backend", BACKEND_SECRET),
+            "grant_type=password&username=alice&password=correct+horse+battery",
+        )
+        .await;
+    assert_oauth_error(&machine_password, 400, "unauthorized_client");
+}
+
+#[tokio::test]
+async fn rfc6749_3_3_user_tokens_carry_only_scopes_both_user_and_client_have() {
+    let s = service().await;
+    s.add_user("fay", PASSWORD, &["read", "write", "admin"])
+        .await;
+    let base = "grant_type=password&client_id=web-app&username=fay&password=correct+horse+battery";
+    let default = s.login(base).await;
+    assert_eq!(
+        json(&default)["scope"],
+        "read write",
+        "no admin via web-app"
+    );
+    let admin = s.login(&format!("{base}&scope=admin")).await;
+    assert_oauth_error(&admin, 400, "invalid_scope");
+    // The same user through a client allowed admin gets it.
+    s.add_client("admin-console", None, &[GrantType::Password], &["admin"])
+        .await;
+    let console = s
+        .login("grant_type=password&client_id=admin-console&username=fay&password=correct+horse+battery")
+        .await;
+    assert_eq!(json(&console)["scope"], "admin");
+}
+
+#[tokio::test]
+async fn clients_without_the_refresh_grant_get_no_refresh_token() {
+    let s = service().await;
+    s.add_client("kiosk", None, &[GrantType::Password], &[])
+        .await;
+    let response = s
+        .login("grant_type=password&client_id=kiosk&username=alice&password=correct+horse+battery")
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert!(json(&response).get("refresh_token").is_none());
+}
+
+#[tokio::test]
+async fn a_disabled_client_can_no_longer_refresh() {
+    let s = service().await;
+    let token = refresh_token_of(&s.login_alice("").await);
+    s.store
+        .set_client_disabled(&ClientId::parse("web-app").unwrap(), true)
+        .await
+        .unwrap();
+    assert_oauth_error(&s.refresh(&token, "").await, 401, "invalid_client");
+    s.store
+        .set_client_disabled(&ClientId::parse("web-app").unwrap(), false)
+        .await
+        .unwrap();
+    assert_eq!(s.refresh(&token, "").await.status(), 200);
+}
+
+#[tokio::test]
+async fn rfc7009_2_1_revocation_authenticates_the_client_and_revokes_only_its_own_tokens() {
+    let s = service().await;
+    let token = refresh_token_of(&s.login_alice("").await);
+    let anonymous = revoke_as(&s, None, &format!("token={token}")).await;
+    assert_oauth_error(&anonymous, 401, "invalid_client");
+    let wrong_secret = revoke_as(
+        &s,
+        Some(&basic("backend", "wrong")),
+        &format!("token={token}"),
+    )
+    .await;
+    assert_oauth_error(&wrong_secret, 401, "invalid_client");
+    let other_client = revoke_as(&s, None, &format!("token={token}&client_id=mobile-app")).await;
+    assert_oauth_error(&other_client, 400, "unauthorized_client");
+    // None of those revoked anything.
+    let token = refresh_token_of(&json(&s.refresh(&token, "").await));
+    // A confidential client authenticates with Basic; unknown tokens are 200.
+    let unknown = revoke_as(
+        &s,
+        Some(&basic("backend", BACKEND_SECRET)),
+        &format!("token={}", "y".repeat(43)),
+    )
+    .await;
+    assert_eq!(unknown.status(), 200);
+    // The owner revokes it.
+    assert_eq!(revoke(&s, &format!("token={token}")).await.status(), 200);
+    assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
 }

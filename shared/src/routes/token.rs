@@ -1,5 +1,7 @@
-//! `POST /token`: the RFC 6749 token endpoint: the password grant (§4.3) and the
-//! refresh-token grant (§6) with rotation and reuse detection (RFC 9700 §4.14.2).
+//! `POST /token`: the RFC 6749 token endpoint: the password grant (§4.3), the
+//! refresh-token grant (§6) with rotation and reuse detection (RFC 9700 §4.14.2) and
+//! the client-credentials grant (§4.4). Every request names a registered client
+//! (§2.3, §3.2.1), which must be allowed the grant it uses.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::Endpoint;
+use crate::clients::{self, ClientRecord, GrantType, PresentedClient};
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
@@ -26,7 +29,10 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
-    pub refresh_token: String,
+    /// Only for clients allowed the refresh-token grant, never for client
+    /// credentials (§4.4.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
@@ -70,15 +76,63 @@ impl TokenEndpoint {
 
     async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
         let form = form_post(&request)?;
-        match TokenRequest::from_form(&form)? {
-            TokenRequest::Password(grant) => self.password_grant(grant).await,
-            TokenRequest::RefreshToken(grant) => self.refresh_grant(grant).await,
+        let grant = TokenRequest::from_form(&form)?;
+        let presented = PresentedClient::from_request(request.headers(), &form)?;
+        let client = clients::authenticate(&*self.store, &self.passwords, presented).await?;
+        if !client.allows(grant.grant_type()) {
+            tracing::info!(client_id = %client.client_id, grant_type = %grant.grant_type(), "grant type not allowed for this client");
+            return Err(ApiError::UnauthorizedClient(
+                "this client is not allowed to use this grant type",
+            ));
+        }
+        match grant {
+            TokenRequest::Password(grant) => self.password_grant(&client, grant).await,
+            TokenRequest::RefreshToken(grant) => self.refresh_grant(&client, grant).await,
+            TokenRequest::ClientCredentials { scope } => {
+                self.client_credentials_grant(&client, scope)
+            }
         }
     }
 
+    /// RFC 6749 §4.4: a confidential client gets a token for itself: `sub` is the
+    /// client id, no refresh token (§4.4.3), scope within the client's.
+    fn client_credentials_grant(
+        &self,
+        client: &ClientRecord,
+        requested: Option<ScopeSet>,
+    ) -> Result<HttpResponse, ApiError> {
+        // §4.4: "MUST only be used by confidential clients". authctl never allows
+        // it to a public client; this guards against a hand-edited item.
+        if !client.is_confidential() {
+            return Err(ApiError::UnauthorizedClient(
+                "only confidential clients may use client_credentials",
+            ));
+        }
+        let granted = grantable(
+            requested,
+            &ScopeSet::from_tokens(client.scopes.iter().cloned()),
+        )?;
+        let issued = self
+            .signer
+            .issue(
+                client.client_id.as_str(),
+                None,
+                Some(client.client_id.as_str()),
+                &granted,
+            )
+            .map_err(signing_failed)?;
+        tracing::info!(outcome = "success", client_id = %client.client_id, "client credentials grant");
+        Ok(token_response(issued, None))
+    }
+
     /// RFC 6749 §4.3.2: authenticate the resource owner, then issue a token for the
-    /// requested scope (or the user's full scope when none is requested, §3.3).
-    async fn password_grant(&self, grant: PasswordGrantRequest) -> Result<HttpResponse, ApiError> {
+    /// requested scope, or when none is requested for everything both the user and
+    /// the client may have (§3.3).
+    async fn password_grant(
+        &self,
+        client: &ClientRecord,
+        grant: PasswordGrantRequest,
+    ) -> Result<HttpResponse, ApiError> {
         // A name that breaks the rules cannot exist; it still costs one bcrypt run.
         let user = match Username::parse(&grant.username) {
             Ok(name) => match self.store.get_user(&name.key()).await {
@@ -104,39 +158,38 @@ impl TokenEndpoint {
                 return Err(ApiError::InvalidGrant);
             }
         };
-        let allowed = ScopeSet::from_tokens(user.scopes.iter().cloned());
-        let granted = match grant.scope {
-            Some(requested) if !requested.is_subset(&allowed) => {
-                return Err(ApiError::InvalidScope(
-                    "the requested scope exceeds what this user may be granted".into(),
-                ));
-            }
-            Some(requested) => requested,
-            None => allowed,
-        };
+        let granted = grantable(grant.scope, &user_and_client_scopes(&user, client))?;
         // Sign first: it has no side effects, so nothing is stored for a token that
         // could not be issued.
-        let issued = self.issue_access_token(&user, grant.client_id.as_deref(), &granted)?;
-        let now = crate::now_unix();
-        let refresh_token = NewRefreshToken::generate();
-        let family = refresh::first_of_family(
-            &refresh_token,
-            &user.user_id,
-            &user.username.key(),
-            grant.client_id.as_deref(),
-            &granted.to_string(),
-            now,
-            self.lifetimes,
-        );
-        self.store.start_family(&family).await?;
-        tracing::info!(outcome = "success", user_id = %user.user_id, "password grant");
+        let issued = self.issue_access_token(&user, client, &granted)?;
+        let refresh_token = if client.allows(GrantType::RefreshToken) {
+            let refresh_token = NewRefreshToken::generate();
+            let family = refresh::first_of_family(
+                &refresh_token,
+                &user.user_id,
+                &user.username.key(),
+                Some(client.client_id.as_str()),
+                &granted.to_string(),
+                crate::now_unix(),
+                self.lifetimes,
+            );
+            self.store.start_family(&family).await?;
+            Some(refresh_token)
+        } else {
+            None
+        };
+        tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "password grant");
         Ok(token_response(issued, refresh_token))
     }
 
     /// RFC 6749 §6: a new access token and a new refresh token for an unused, live
     /// refresh token; the presented one stops working. A token presented after it was
     /// used means it leaked (or a race was lost): the whole family is revoked.
-    async fn refresh_grant(&self, grant: RefreshGrantRequest) -> Result<HttpResponse, ApiError> {
+    async fn refresh_grant(
+        &self,
+        client: &ClientRecord,
+        grant: RefreshGrantRequest,
+    ) -> Result<HttpResponse, ApiError> {
         let refused = ApiError::InvalidRefreshToken;
         let Some(token_hash) = refresh::presented_token_hash(&grant.refresh_token) else {
             return Err(refused);
@@ -150,8 +203,8 @@ impl TokenEndpoint {
             return Err(refused);
         }
         let now = crate::now_unix();
-        // The token is bound to the client_id it was issued to (or to none).
-        let other_client = grant.client_id != old.client_id;
+        // §6: the token is bound to the client it was issued to.
+        let other_client = old.client_id.as_deref() != Some(client.client_id.as_str());
         if stored.family_revoked || old.is_expired(now) || other_client {
             return Err(refused);
         }
@@ -169,10 +222,11 @@ impl TokenEndpoint {
             Some(requested) => requested,
             None => family_scope,
         };
-        // Never more than the user may have today (scopes can be taken away).
-        let user_scopes = ScopeSet::from_tokens(user.scopes.iter().cloned());
-        let granted = ScopeSet::from_tokens(requested.iter().filter(|s| user_scopes.contains(s)));
-        let issued = self.issue_access_token(&user, old.client_id.as_deref(), &granted)?;
+        // Never more than the user and the client may have today (scopes can be
+        // taken away from either).
+        let current = user_and_client_scopes(&user, client);
+        let granted = ScopeSet::from_tokens(requested.iter().filter(|s| current.contains(s)));
+        let issued = self.issue_access_token(&user, client, &granted)?;
         let refresh_token = NewRefreshToken::generate();
         let successor = old.successor(refresh_token.token_hash.clone(), now, self.lifetimes);
         match self.store.rotate(&old, &successor).await {
@@ -184,8 +238,8 @@ impl TokenEndpoint {
             Err(RotationError::FamilyRevoked) => return Err(refused),
             Err(RotationError::Store(error)) => return Err(error.into()),
         }
-        tracing::info!(outcome = "success", user_id = %user.user_id, "refresh grant");
-        Ok(token_response(issued, refresh_token))
+        tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "refresh grant");
+        Ok(token_response(issued, Some(refresh_token)))
     }
 
     /// Revokes the family of a reused token, retrying once. If the store still fails
@@ -210,26 +264,55 @@ impl TokenEndpoint {
     fn issue_access_token(
         &self,
         user: &UserRecord,
-        client_id: Option<&str>,
+        client: &ClientRecord,
         scope: &ScopeSet,
     ) -> Result<IssuedToken, ApiError> {
         self.signer
-            .issue(&user.user_id, Some(&user.username.key()), client_id, scope)
-            .map_err(|error| {
-                tracing::error!(%error, "signing an access token failed");
-                ApiError::Internal
-            })
+            .issue(
+                &user.user_id,
+                Some(&user.username.key()),
+                Some(client.client_id.as_str()),
+                scope,
+            )
+            .map_err(signing_failed)
     }
 }
 
-fn token_response(issued: IssuedToken, refresh_token: NewRefreshToken) -> HttpResponse {
+fn signing_failed(error: crate::tokens::TokenError) -> ApiError {
+    tracing::error!(%error, "signing an access token failed");
+    ApiError::Internal
+}
+
+/// The scopes both the user and the client may have (RFC 6749 §3.3).
+fn user_and_client_scopes(user: &UserRecord, client: &ClientRecord) -> ScopeSet {
+    ScopeSet::from_tokens(
+        user.scopes
+            .iter()
+            .filter(|s| client.scopes.contains(s))
+            .cloned(),
+    )
+}
+
+/// The requested scope if it lies within `allowed` (else `invalid_scope`), or all of
+/// `allowed` when none was requested.
+fn grantable(requested: Option<ScopeSet>, allowed: &ScopeSet) -> Result<ScopeSet, ApiError> {
+    match requested {
+        Some(requested) if !requested.is_subset(allowed) => Err(ApiError::InvalidScope(
+            "the requested scope exceeds what this client and user may be granted".into(),
+        )),
+        Some(requested) => Ok(requested),
+        None => Ok(allowed.clone()),
+    }
+}
+
+fn token_response(issued: IssuedToken, refresh_token: Option<NewRefreshToken>) -> HttpResponse {
     json_no_store(
         StatusCode::OK,
         &TokenResponse {
             access_token: issued.access_token,
             token_type: "Bearer",
             expires_in: issued.expires_in,
-            refresh_token: refresh_token.token.expose_secret().to_owned(),
+            refresh_token: refresh_token.map(|t| t.token.expose_secret().to_owned()),
             scope: issued.claims.scope,
         },
     )

@@ -10,6 +10,7 @@ use http::Method;
 use serde::Serialize;
 
 use super::Endpoint;
+use crate::clients::GrantType;
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_cacheable};
@@ -17,6 +18,8 @@ use crate::http::{HttpResponse, error_response, json_cacheable};
 /// How long clients and caches may keep the documents. A key rotation waits at least
 /// this long between publishing a new key and signing with it (see the README).
 pub const MAX_AGE_SECONDS: u32 = 300;
+
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
 /// RFC 8414 §2 authorization server metadata.
 #[derive(Debug, Serialize)]
@@ -43,10 +46,10 @@ impl ServerMetadata {
             token_endpoint: format!("{issuer}/token"),
             revocation_endpoint: format!("{issuer}/revoke"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-            grant_types_supported: vec!["password", "refresh_token"],
-            // Clients are not registered yet: public clients, no client authentication.
-            token_endpoint_auth_methods_supported: vec!["none"],
-            revocation_endpoint_auth_methods_supported: vec!["none"],
+            grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
+            // `none` is a public client identified by client_id alone (RFC 7591 §2).
+            token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
+            revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
             scopes_supported,
             response_types_supported: Vec::new(),
         }

@@ -4,6 +4,7 @@
 //! (Built only for tests and with the `test-support` feature.)
 
 use super::{RotationError, Store, StoreError};
+use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::passwords::PasswordHash;
 use crate::refresh::{NewRefreshToken, RefreshLifetimes, RefreshTokenRecord, first_of_family};
 use crate::users::{UserRecord, Username};
@@ -44,6 +45,73 @@ pub async fn users(store: &dyn Store) {
     );
     assert_eq!(
         store.get_user("alice").await.unwrap(),
+        None,
+        "no half-written item"
+    );
+}
+
+/// Clients: created once, read back exactly; a new secret replaces the old one only
+/// for a confidential client; a public client never gains a secret.
+pub async fn clients(store: &dyn Store) {
+    let hash = |s: &str| PasswordHash::parse(s).expect("a valid fixture hash");
+    let first_secret = hash("$2b$04$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy");
+    let second_secret = hash("$2b$04$abcdefghijklmnopqrstuuJ0WTqn7iXp1xcy2Hd8ITbjTg.VJ8bWq");
+    let id = ClientId::parse("backend").expect("a valid fixture id");
+    let confidential = ClientRecord {
+        client_id: id.clone(),
+        secret_hash: Some(first_secret),
+        grant_types: vec![GrantType::ClientCredentials, GrantType::Password],
+        scopes: vec!["read".into(), "write".into()],
+        disabled: false,
+        created_at: 1_700_000_000,
+    };
+    store.create_client(&confidential).await.unwrap();
+    let mut impostor = confidential.clone();
+    impostor.secret_hash = None;
+    assert_eq!(
+        store.create_client(&impostor).await,
+        Err(StoreError::AlreadyExists)
+    );
+    assert_eq!(
+        store.get_client(&id).await.unwrap(),
+        Some(confidential.clone())
+    );
+
+    store.set_client_secret(&id, &second_secret).await.unwrap();
+    store.set_client_disabled(&id, true).await.unwrap();
+    let changed = store.get_client(&id).await.unwrap().unwrap();
+    assert_eq!(changed.secret_hash, Some(second_secret.clone()));
+    assert!(changed.disabled);
+
+    let public_id = ClientId::parse("spa").expect("a valid fixture id");
+    let public = ClientRecord {
+        client_id: public_id.clone(),
+        secret_hash: None,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: Vec::new(),
+        disabled: false,
+        created_at: 1_700_000_000,
+    };
+    store.create_client(&public).await.unwrap();
+    assert_eq!(
+        store.set_client_secret(&public_id, &second_secret).await,
+        Err(StoreError::NotFound),
+        "a public client never gains a secret"
+    );
+    assert_eq!(store.get_client(&public_id).await.unwrap(), Some(public));
+
+    let missing = ClientId::parse("missing").expect("a valid fixture id");
+    assert_eq!(store.get_client(&missing).await.unwrap(), None);
+    assert_eq!(
+        store.set_client_disabled(&missing, true).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.set_client_secret(&missing, &second_secret).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.get_client(&missing).await.unwrap(),
         None,
         "no half-written item"
     );

@@ -13,7 +13,10 @@ use aws_sdk_dynamodb::types::{
     Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
-use super::{RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore};
+use super::{
+    ClientStore, RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore,
+};
+use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
 use crate::users::{UserRecord, Username};
@@ -307,6 +310,155 @@ impl UserStore for DynamoDbStore {
     }
 }
 
+// ---- Clients ------------------------------------------------------------------
+//
+// A client is the item `pk = CLIENT#<client id>`, `sk = CLIENT`.
+
+fn client_key(client_id: &ClientId) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("CLIENT#{client_id}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("CLIENT".to_owned())),
+    ])
+}
+
+fn client_item(client: &ClientRecord) -> HashMap<String, AttributeValue> {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let mut item = client_key(&client.client_id);
+    item.insert("entity".into(), s("client"));
+    item.insert("client_id".into(), s(client.client_id.as_str()));
+    if let Some(hash) = &client.secret_hash {
+        item.insert("secret_hash".into(), s(hash.as_str()));
+    }
+    item.insert(
+        "grant_types".into(),
+        AttributeValue::L(client.grant_types.iter().map(|g| s(g.as_str())).collect()),
+    );
+    item.insert(
+        "scopes".into(),
+        AttributeValue::L(client.scopes.iter().map(|v| s(v)).collect()),
+    );
+    item.insert("disabled".into(), AttributeValue::Bool(client.disabled));
+    item.insert(
+        "created_at".into(),
+        AttributeValue::N(client.created_at.to_string()),
+    );
+    item
+}
+
+fn client_from_item(item: &HashMap<String, AttributeValue>) -> Result<ClientRecord, StoreError> {
+    let strings = |name: &'static str| -> Result<Vec<String>, StoreError> {
+        match item.get(name) {
+            Some(AttributeValue::L(list)) => list
+                .iter()
+                .map(|v| v.as_s().cloned().map_err(|_| StoreError::Corrupt(name)))
+                .collect(),
+            _ => Err(StoreError::Corrupt(name)),
+        }
+    };
+    let client_id = item
+        .get("client_id")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|v| ClientId::parse(v).ok())
+        .ok_or(StoreError::Corrupt("client_id"))?;
+    let secret_hash = match item.get("secret_hash") {
+        None => None,
+        Some(value) => Some(
+            value
+                .as_s()
+                .ok()
+                .and_then(|v| PasswordHash::parse(v.clone()).ok())
+                .ok_or(StoreError::Corrupt("secret_hash"))?,
+        ),
+    };
+    Ok(ClientRecord {
+        client_id,
+        secret_hash,
+        grant_types: strings("grant_types")?
+            .iter()
+            .map(|g| GrantType::parse(g).ok_or(StoreError::Corrupt("grant_types")))
+            .collect::<Result<_, _>>()?,
+        scopes: strings("scopes")?,
+        disabled: item
+            .get("disabled")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .ok_or(StoreError::Corrupt("disabled"))?,
+        created_at: item
+            .get("created_at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or(StoreError::Corrupt("created_at"))?,
+    })
+}
+
+#[async_trait]
+impl ClientStore for DynamoDbStore {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(client_item(client)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("PutItem", StoreError::AlreadyExists, e))
+    }
+
+    async fn get_client(&self, client_id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(client_key(client_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_failure("GetItem", e))?;
+        output.item.as_ref().map(client_from_item).transpose()
+    }
+
+    async fn set_client_secret(
+        &self,
+        client_id: &ClientId,
+        secret_hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(client_key(client_id)))
+            .update_expression("SET secret_hash = :hash")
+            // Only a confidential client has a secret to replace.
+            .condition_expression("attribute_exists(secret_hash)")
+            .expression_attribute_values(":hash", AttributeValue::S(secret_hash.as_str().into()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+
+    async fn set_client_disabled(
+        &self,
+        client_id: &ClientId,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(client_key(client_id)))
+            .update_expression("SET disabled = :disabled")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":disabled", AttributeValue::Bool(disabled))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+}
+
 // ---- Refresh tokens -----------------------------------------------------------
 //
 // A token is the item `pk = REFRESH#<sha256 hex>`, `sk = TOKEN`, with `status`
@@ -587,6 +739,32 @@ mod tests {
         let item = to_item(&user);
         assert_eq!(item["pk"], AttributeValue::S("USER#carol".into()));
         assert_eq!(from_item(&item).unwrap(), user);
+    }
+
+    #[test]
+    fn client_items_round_trip_and_report_corruption() {
+        let client = ClientRecord {
+            client_id: ClientId::parse("svc").unwrap(),
+            secret_hash: Some(
+                PasswordHash::parse("$2b$04$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy")
+                    .unwrap(),
+            ),
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec!["read".into()],
+            disabled: false,
+            created_at: 1,
+        };
+        let mut item = client_item(&client);
+        assert_eq!(item["pk"], AttributeValue::S("CLIENT#svc".into()));
+        assert_eq!(client_from_item(&item).unwrap(), client);
+        item.insert(
+            "grant_types".into(),
+            AttributeValue::L(vec![AttributeValue::S("implicit".into())]),
+        );
+        assert_eq!(
+            client_from_item(&item),
+            Err(StoreError::Corrupt("grant_types"))
+        );
     }
 
     #[test]

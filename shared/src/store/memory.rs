@@ -3,7 +3,11 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore};
+use super::{
+    ClientStore, RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore,
+};
+use crate::clients::{ClientId, ClientRecord};
+use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
 use crate::users::UserRecord;
 
@@ -12,6 +16,7 @@ use crate::users::UserRecord;
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<String, UserRecord>>,
+    clients: Mutex<HashMap<ClientId, ClientRecord>>,
     refresh: Mutex<RefreshState>,
 }
 
@@ -68,6 +73,53 @@ impl UserStore for MemoryStore {
             .remove(username_key)
             .map(|_| ())
             .ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if clients.contains_key(&client.client_id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        clients.insert(client.client_id.clone(), client.clone());
+        Ok(())
+    }
+
+    async fn get_client(&self, client_id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(clients.get(client_id).cloned())
+    }
+
+    async fn set_client_secret(
+        &self,
+        client_id: &ClientId,
+        secret_hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        match clients.get_mut(client_id) {
+            Some(client) if client.is_confidential() => {
+                client.secret_hash = Some(secret_hash.clone());
+                Ok(())
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn set_client_disabled(
+        &self,
+        client_id: &ClientId,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        match clients.get_mut(client_id) {
+            Some(client) => {
+                client.disabled = disabled;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
     }
 }
 
@@ -151,6 +203,11 @@ mod tests {
     #[tokio::test]
     async fn meets_the_user_contract() {
         contract::users(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn meets_the_client_contract() {
+        contract::clients(&MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -12,16 +12,19 @@ use async_trait::async_trait;
 pub use dynamodb::{DynamoDbStore, StoreSettings};
 pub use memory::MemoryStore;
 
+use crate::clients::{ClientId, ClientRecord};
+use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
 use crate::users::UserRecord;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
-    /// A user with this (case-folded) name exists already; nothing was written.
-    #[error("a user with this name already exists")]
+    /// A user with this (case-folded) name, or a client with this id, exists
+    /// already; nothing was written.
+    #[error("an item with this key already exists")]
     AlreadyExists,
-    /// No user with this name.
-    #[error("no such user")]
+    /// No such user (or client, or family).
+    #[error("no such item")]
     NotFound,
     /// The store could not be reached or answered with an error. The detail is for
     /// logs only.
@@ -48,10 +51,31 @@ pub trait UserStore: Send + Sync {
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError>;
 }
 
-/// Everything the service keeps: users and refresh tokens, in one table.
-pub trait Store: UserStore + RefreshTokenStore {}
+/// The client registry (RFC 6749 §2). Same rules as for users: creating never
+/// overwrites, changing a missing client is [`StoreError::NotFound`].
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// Reads a client, strongly consistent (a disabled client stops at once).
+    async fn get_client(&self, client_id: &ClientId) -> Result<Option<ClientRecord>, StoreError>;
+    /// Replaces the secret hash of a confidential client. A public client stays
+    /// public: [`StoreError::NotFound`] for it as for a missing client.
+    async fn set_client_secret(
+        &self,
+        client_id: &ClientId,
+        secret_hash: &PasswordHash,
+    ) -> Result<(), StoreError>;
+    async fn set_client_disabled(
+        &self,
+        client_id: &ClientId,
+        disabled: bool,
+    ) -> Result<(), StoreError>;
+}
 
-impl<T: UserStore + RefreshTokenStore> Store for T {}
+/// Everything the service keeps: users, clients and refresh tokens, in one table.
+pub trait Store: UserStore + ClientStore + RefreshTokenStore {}
+
+impl<T: UserStore + ClientStore + RefreshTokenStore> Store for T {}
 
 /// Why a rotation did not happen.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

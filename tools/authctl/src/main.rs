@@ -1,4 +1,4 @@
-//! `authctl`: administer the service's table, users and signing keys.
+//! `authctl`: administer the service's table, users, clients and signing keys.
 //!
 //! Passwords are read from a prompt (or one line of standard input when it is not a
 //! terminal), never from the command line, where they would land in shell history
@@ -8,17 +8,18 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use shared::clients::{self, ClientId, ClientRecord, GrantType};
 use shared::keys::{self, SigningAlgorithm};
 use shared::passwords::{self, PasswordHasher};
-use shared::store::{DynamoDbStore, StoreError, StoreSettings, UserStore};
+use shared::store::{ClientStore, DynamoDbStore, StoreError, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username, is_plausible_email};
 
 #[derive(Parser)]
 #[command(
     name = "authctl",
     version,
-    about = "Administer the OAuth2 service: table, users, keys"
+    about = "Administer the OAuth2 service: table, users, clients, keys"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -46,6 +47,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage OAuth clients (the applications that request tokens).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
     },
     /// Manage signing keys.
     Keys {
@@ -106,6 +112,77 @@ enum UserCommand {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Grant {
+    #[value(name = "password")]
+    Password,
+    #[value(name = "refresh_token")]
+    RefreshToken,
+    #[value(name = "client_credentials")]
+    ClientCredentials,
+}
+
+impl From<Grant> for GrantType {
+    fn from(grant: Grant) -> Self {
+        match grant {
+            Grant::Password => GrantType::Password,
+            Grant::RefreshToken => GrantType::RefreshToken,
+            Grant::ClientCredentials => GrantType::ClientCredentials,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client. A confidential client (the default) gets a generated
+    /// secret, printed once and stored only as a bcrypt hash; `--public` registers a
+    /// client without a secret (a browser or mobile app).
+    Add {
+        client_id: String,
+        /// A client that cannot keep a secret: identified by its id alone.
+        #[arg(long)]
+        public: bool,
+        /// A grant the client may use; repeat for several. Default: client_credentials
+        /// for a confidential client, password and refresh_token for a public one.
+        #[arg(long = "grant", value_enum)]
+        grants: Vec<Grant>,
+        /// A scope the client's tokens may carry; repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// bcrypt cost for the secret's hash.
+        #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
+        bcrypt_cost: u32,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Show a client (never the secret or its hash).
+    Show {
+        client_id: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Replace a confidential client's secret; the old one stops working at once.
+    RotateSecret {
+        client_id: String,
+        #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
+        bcrypt_cost: u32,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Disable a client: its token, refresh and revocation requests are refused.
+    Disable {
+        client_id: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Enable a disabled client.
+    Enable {
+        client_id: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Algorithm {
     #[value(name = "ES256")]
@@ -128,7 +205,8 @@ enum KeyFormat {
 enum KeysCommand {
     /// Generate a signing key with a fresh key id and print the settings that use it.
     Generate {
-        #[arg(long, value_enum, default_value = "ES256")]
+        /// RS256 by default: the algorithm API Gateway's JWT authorizer verifies.
+        #[arg(long, value_enum, default_value = "RS256")]
         algorithm: Algorithm,
         #[arg(long, value_enum, default_value = "env")]
         format: KeyFormat,
@@ -179,6 +257,7 @@ async fn run(command: Command) -> Result<(), String> {
             Err(e) => Err(format!("{e} (see the log line above)")),
         },
         Command::User { command } => user_command(command).await,
+        Command::Client { command } => client_command(command).await,
         Command::Keys {
             command: KeysCommand::Generate { algorithm, format },
         } => {
@@ -280,6 +359,166 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn client_id(value: &str) -> Result<ClientId, String> {
+    ClientId::parse(value).map_err(|e| e.to_string())
+}
+
+fn describe_client(error: StoreError, client_id: &ClientId) -> String {
+    match error {
+        StoreError::AlreadyExists => format!("client '{client_id}' already exists"),
+        StoreError::NotFound => format!("no confidential client '{client_id}'"),
+        other => other.to_string(),
+    }
+}
+
+fn secret_hasher(bcrypt_cost: u32) -> Result<PasswordHasher, String> {
+    if bcrypt_cost < passwords::MIN_PRODUCTION_COST {
+        return Err(format!(
+            "--bcrypt-cost must be at least {}",
+            passwords::MIN_PRODUCTION_COST
+        ));
+    }
+    PasswordHasher::new(bcrypt_cost).map_err(|e| e.to_string())
+}
+
+/// The only place a client secret is ever shown.
+fn print_secret(client_id: &ClientId, secret: &SecretString) {
+    println!("client_id={client_id}");
+    println!("client_secret={}", secret.expose_secret());
+    eprintln!("Store the secret now: it is not shown again and is kept only as a hash.");
+}
+
+async fn client_command(command: ClientCommand) -> Result<(), String> {
+    match command {
+        ClientCommand::Add {
+            client_id: id,
+            public,
+            grants,
+            scopes,
+            bcrypt_cost,
+            table,
+        } => {
+            let id = client_id(&id)?;
+            let grants = match (grants.is_empty(), public) {
+                (false, _) => grants,
+                (true, false) => vec![Grant::ClientCredentials],
+                (true, true) => vec![Grant::Password, Grant::RefreshToken],
+            };
+            // RFC 6749 §4.4: client credentials only for confidential clients.
+            if public && grants.contains(&Grant::ClientCredentials) {
+                return Err("a public client cannot use client_credentials".into());
+            }
+            let scope_set = shared::oauth::ScopeSet::parse(&scopes.join(" ")).map_err(|_| {
+                "a scope contains a character RFC 6749 §3.3 does not allow".to_string()
+            })?;
+            let secret = (!public).then(clients::new_client_secret);
+            let secret_hash = match &secret {
+                Some(secret) => Some(
+                    secret_hasher(bcrypt_cost)?
+                        .hash(secret.clone())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                None => None,
+            };
+            let mut grant_types: Vec<GrantType> = grants.into_iter().map(Into::into).collect();
+            grant_types.sort();
+            grant_types.dedup();
+            let client = ClientRecord {
+                client_id: id.clone(),
+                secret_hash,
+                grant_types,
+                scopes: scope_set.iter().map(str::to_owned).collect(),
+                disabled: false,
+                created_at: shared::now_unix(),
+            };
+            store(&table)
+                .await
+                .create_client(&client)
+                .await
+                .map_err(|e| describe_client(e, &id))?;
+            match secret {
+                Some(secret) => {
+                    eprintln!("created confidential client {id}");
+                    print_secret(&id, &secret);
+                }
+                None => println!("created public client {id}"),
+            }
+            Ok(())
+        }
+        ClientCommand::Show {
+            client_id: id,
+            table,
+        } => {
+            let id = client_id(&id)?;
+            let client = store(&table)
+                .await
+                .get_client(&id)
+                .await
+                .map_err(|e| describe_client(e, &id))?
+                .ok_or_else(|| format!("no client '{id}'"))?;
+            let shown = serde_json::json!({
+                "client_id": client.client_id.as_str(),
+                "type": if client.is_confidential() { "confidential" } else { "public" },
+                "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                "scopes": client.scopes,
+                "disabled": client.disabled,
+                "created_at": client.created_at,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&shown).unwrap_or_default()
+            );
+            Ok(())
+        }
+        ClientCommand::RotateSecret {
+            client_id: id,
+            bcrypt_cost,
+            table,
+        } => {
+            let id = client_id(&id)?;
+            let secret = clients::new_client_secret();
+            let hash = secret_hasher(bcrypt_cost)?
+                .hash(secret.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            store(&table)
+                .await
+                .set_client_secret(&id, &hash)
+                .await
+                .map_err(|e| describe_client(e, &id))?;
+            eprintln!("replaced the secret of client {id}; the old secret no longer works");
+            print_secret(&id, &secret);
+            Ok(())
+        }
+        ClientCommand::Disable {
+            client_id: id,
+            table,
+        } => set_client_disabled(&id, &table, true).await,
+        ClientCommand::Enable {
+            client_id: id,
+            table,
+        } => set_client_disabled(&id, &table, false).await,
+    }
+}
+
+async fn set_client_disabled(id: &str, table: &TableArgs, disabled: bool) -> Result<(), String> {
+    let id = client_id(id)?;
+    store(table)
+        .await
+        .set_client_disabled(&id, disabled)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => format!("no client '{id}'"),
+            other => describe_client(other, &id),
+        })?;
+    println!(
+        "{} client {id}",
+        if disabled { "disabled" } else { "enabled" }
+    );
+    Ok(())
 }
 
 async fn set_disabled(name: &str, table: &TableArgs, disabled: bool) -> Result<(), String> {

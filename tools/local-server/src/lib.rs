@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::any;
 use secrecy::SecretString;
+use shared::clients::{ClientId, ClientRecord, GrantType};
 use shared::config::ConfigError;
 use shared::error::ApiError;
 use shared::http::error_response;
@@ -24,19 +25,28 @@ use shared::routes::well_known::WellKnownEndpoint;
 use shared::store::{MemoryStore, Store};
 use shared::users::{UserRecord, Username};
 
+/// The public client the local server always registers, for the password and
+/// refresh grants: `client_id=local-app`.
+pub const PUBLIC_CLIENT_ID: &str = "local-app";
+
 /// What the local server is started with.
 pub struct LocalOptions {
     /// The public base URL, used as issuer and audience.
     pub base_url: String,
     /// Users to seed, as (username, password).
     pub users: Vec<(String, SecretString)>,
+    /// Confidential clients to seed for the client-credentials grant, as (id, secret).
+    pub confidential_clients: Vec<(String, SecretString)>,
     pub bcrypt_cost: u32,
+    /// ES256 by default; RS256 to try API Gateway's JWT authorizer, which verifies
+    /// RSA signatures only.
+    pub algorithm: SigningAlgorithm,
 }
 
 /// Builds the router with every route, seeding the users. Configuration goes through
 /// the same code path as in Lambda, with development mode on.
 pub async fn build(options: &LocalOptions) -> Result<Router, String> {
-    let key = keys::generate(SigningAlgorithm::Es256).map_err(|e| e.to_string())?;
+    let key = keys::generate(options.algorithm).map_err(|e| e.to_string())?;
     let env: HashMap<String, String> = [
         ("AUTH_ISSUER", options.base_url.clone()),
         ("AUTH_AUDIENCE", options.base_url.clone()),
@@ -65,10 +75,44 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
             .await
             .map_err(|e| format!("{name}: {e}"))?;
     }
+    let mut clients = vec![ClientRecord {
+        client_id: ClientId::parse(PUBLIC_CLIENT_ID).map_err(|e| e.to_string())?,
+        secret_hash: None,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: Vec::new(),
+        disabled: false,
+        created_at: shared::now_unix(),
+    }];
+    for (id, secret) in &options.confidential_clients {
+        let client_id = ClientId::parse(id).map_err(|e| format!("{id}: {e}"))?;
+        let hash = token
+            .passwords()
+            .hash(secret.clone())
+            .await
+            .map_err(|e| format!("{id}: {e}"))?;
+        clients.push(ClientRecord {
+            client_id,
+            secret_hash: Some(hash),
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: Vec::new(),
+            disabled: false,
+            created_at: shared::now_unix(),
+        });
+    }
+    for client in &clients {
+        store
+            .create_client(client)
+            .await
+            .map_err(|e| format!("{}: {e}", client.client_id))?;
+    }
+    let passwords = token.passwords().clone();
     let well_known = Arc::new(WellKnownEndpoint::from_env(&env).map_err(describe)?);
     Ok(router(vec![
         ("/token", Arc::new(token)),
-        ("/revoke", Arc::new(RevokeEndpoint::new(Arc::clone(&store)))),
+        (
+            "/revoke",
+            Arc::new(RevokeEndpoint::new(Arc::clone(&store), passwords)),
+        ),
         ("/users/me", Arc::new(users_me)),
         ("/.well-known/{*document}", well_known),
     ]))

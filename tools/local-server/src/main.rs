@@ -2,8 +2,9 @@
 //! development only.
 
 use clap::Parser;
-use local_server::LocalOptions;
+use local_server::{LocalOptions, PUBLIC_CLIENT_ID};
 use secrecy::SecretString;
+use shared::keys::SigningAlgorithm;
 
 #[derive(Parser)]
 #[command(
@@ -18,9 +19,38 @@ struct Args {
     /// with a random password is created and printed.
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     users: Vec<String>,
+    /// Seed a confidential client for the client-credentials grant as ID:SECRET;
+    /// repeat for several. The public client `local-app` always exists.
+    #[arg(long = "client", value_name = "ID:SECRET")]
+    clients: Vec<String>,
+    /// Signing algorithm of the generated key: ES256, or RS256 (what API Gateway's
+    /// JWT authorizer verifies).
+    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+    algorithm: String,
     /// bcrypt cost (10 keeps local logins quick; production defaults to 12).
     #[arg(long, default_value_t = 10)]
     bcrypt_cost: u32,
+}
+
+/// Splits repeated `NAME:VALUE` arguments; the error names only the part before the
+/// colon, never the secret.
+fn pairs(
+    flag: &str,
+    shape: &str,
+    entries: &[String],
+) -> Result<Vec<(String, SecretString)>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            let (name, value) = entry.split_once(':').ok_or_else(|| {
+                format!(
+                    "{flag} takes {shape}, got '{}'",
+                    entry.split(':').next().unwrap_or("")
+                )
+            })?;
+            Ok((name.to_owned(), SecretString::from(value.to_owned())))
+        })
+        .collect()
 }
 
 #[tokio::main]
@@ -32,16 +62,8 @@ async fn main() -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = format!("http://{address}");
 
-    let mut users = Vec::new();
-    for entry in &args.users {
-        let (name, password) = entry.split_once(':').ok_or_else(|| {
-            format!(
-                "--user takes NAME:PASSWORD, got '{}'",
-                entry.split(':').next().unwrap_or("")
-            )
-        })?;
-        users.push((name.to_owned(), SecretString::from(password.to_owned())));
-    }
+    let mut users = pairs("--user", "NAME:PASSWORD", &args.users)?;
+    let confidential_clients = pairs("--client", "ID:SECRET", &args.clients)?;
     let demo_password = users.is_empty().then(|| shared::random_token(12));
     if let Some(password) = &demo_password {
         users.push(("demo".to_owned(), SecretString::from(password.clone())));
@@ -50,7 +72,13 @@ async fn main() -> Result<(), String> {
     let app = local_server::build(&LocalOptions {
         base_url: base_url.clone(),
         users,
+        confidential_clients,
         bcrypt_cost: args.bcrypt_cost,
+        algorithm: if args.algorithm == "RS256" {
+            SigningAlgorithm::Rs256
+        } else {
+            SigningAlgorithm::Es256
+        },
     })
     .await?;
 
@@ -59,10 +87,11 @@ async fn main() -> Result<(), String> {
     println!(
         "  POST /token, POST /revoke, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
     );
+    println!("Public client: client_id '{PUBLIC_CLIENT_ID}' (password and refresh_token grants)");
     if let Some(password) = demo_password {
         println!("Demo user: username 'demo', password '{password}'");
         println!(
-            "Try: curl -s {base_url}/token -d grant_type=password -d username=demo -d password={password}"
+            "Try: curl -s {base_url}/token -d grant_type=password -d client_id={PUBLIC_CLIENT_ID} -d username=demo -d password={password}"
         );
     }
     axum::serve(listener, app).await.map_err(|e| e.to_string())
