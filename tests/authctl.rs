@@ -134,6 +134,22 @@ async fn weak_passwords_and_low_costs_are_refused() {
         "{}",
         text(&short)
     );
+    let common = authctl(
+        &table,
+        &["user", "add", "yan", "--bcrypt-cost", "10"],
+        Some("Password123\n"),
+    );
+    assert!(text(&common).contains("too common"), "{}", text(&common));
+    let own_name = authctl(
+        &table,
+        &["user", "add", "yan", "--bcrypt-cost", "10"],
+        Some("yan-is-great-2026\n"),
+    );
+    assert!(
+        text(&own_name).contains("must not contain the username"),
+        "{}",
+        text(&own_name)
+    );
     let long = format!("{}\n", "x".repeat(73));
     let too_long = authctl(
         &table,

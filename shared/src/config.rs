@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use secrecy::SecretString;
 
 use crate::keys::{self, KeyError, SigningAlgorithm};
+use crate::password_policy::PasswordPolicy;
 use crate::passwords::{self, PasswordHasher};
 use crate::store::StoreSettings;
 use crate::tokens::{TokenSigner, TokenVerifier};
@@ -317,6 +318,13 @@ pub fn password_hasher(
     PasswordHasher::new(cost).map_err(|_| invalid(var, "must be between 4 and 31"))
 }
 
+/// `PASSWORD_MIN_LENGTH`: characters a new password needs, 8 (the default) to 72.
+pub fn password_policy(env: &dyn Environment) -> Result<PasswordPolicy, ConfigError> {
+    let var = "PASSWORD_MIN_LENGTH";
+    let min = number(env, var, crate::password_policy::MIN_PASSWORD_CHARS)?;
+    PasswordPolicy::new(min).ok_or_else(|| invalid(var, "must be between 8 and 72"))
+}
+
 /// `TABLE_NAME` and the optional `DYNAMODB_ENDPOINT` override.
 pub fn store_settings(env: &dyn Environment) -> Result<StoreSettings, ConfigError> {
     Ok(StoreSettings {
@@ -329,6 +337,16 @@ pub fn store_settings(env: &dyn Environment) -> Result<StoreSettings, ConfigErro
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[test]
+    fn password_minimum_is_8_to_72() {
+        assert_eq!(password_policy(&env(&[])).unwrap().min_chars(), 8);
+        let twelve = env(&[("PASSWORD_MIN_LENGTH", "12")]);
+        assert_eq!(password_policy(&twelve).unwrap().min_chars(), 12);
+        for bad in ["7", "73", "eight"] {
+            assert!(password_policy(&env(&[("PASSWORD_MIN_LENGTH", bad)])).is_err());
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

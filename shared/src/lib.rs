@@ -11,6 +11,7 @@ pub mod http;
 pub mod keys;
 pub mod lambda;
 pub mod oauth;
+pub mod password_policy;
 pub mod passwords;
 pub mod refresh;
 pub mod routes;

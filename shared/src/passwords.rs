@@ -21,8 +21,6 @@ pub const MIN_PRODUCTION_COST: u32 = 10;
 pub enum PasswordError {
     #[error("the password is empty")]
     Empty,
-    #[error("the password must have at least 8 characters")]
-    TooShort,
     #[error("the password is longer than bcrypt's limit of 72 bytes")]
     TooLong,
     #[error("the bcrypt cost must be between 4 and 31")]
@@ -81,22 +79,8 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
-/// The shortest password accepted when one is set (NIST SP 800-63B §5.1.1.2).
-pub const MIN_PASSWORD_CHARS: usize = 8;
-
-/// Checks a password chosen for an account: at least [`MIN_PASSWORD_CHARS`]
-/// characters and within bcrypt's 72 bytes. Composition rules are deliberately
-/// absent (NIST SP 800-63B §5.1.1.2).
-pub fn check_new_password(password: &SecretString) -> Result<(), PasswordError> {
-    check_hashable(password)?;
-    if password.expose_secret().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(PasswordError::TooShort);
-    }
-    Ok(())
-}
-
 /// Checks what bcrypt can hash faithfully. Policy rules (length, breached lists)
-/// are not this module's business.
+/// are [`crate::password_policy`]'s business.
 pub fn check_hashable(password: &SecretString) -> Result<(), PasswordError> {
     let bytes = password.expose_secret().len();
     if bytes == 0 {
@@ -285,21 +269,6 @@ mod tests {
                 "{prefix}"
             );
         }
-    }
-
-    #[test]
-    fn new_passwords_need_8_characters_and_at_most_72_bytes() {
-        assert_eq!(
-            check_new_password(&secret("1234567")),
-            Err(PasswordError::TooShort)
-        );
-        assert_eq!(check_new_password(&secret("12345678")), Ok(()));
-        // Eight characters, sixteen bytes: counted in characters.
-        assert_eq!(check_new_password(&secret("éééééééé")), Ok(()));
-        assert_eq!(
-            check_new_password(&secret(&"a".repeat(73))),
-            Err(PasswordError::TooLong)
-        );
     }
 
     #[test]

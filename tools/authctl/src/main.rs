@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use shared::clients::{self, ClientId, ClientRecord, GrantType};
 use shared::keys::{self, SigningAlgorithm};
+use shared::password_policy::{self, PasswordPolicy};
 use shared::passwords::{self, PasswordHasher};
 use shared::store::{ClientStore, DynamoDbStore, StoreError, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username, is_plausible_email};
@@ -34,6 +35,20 @@ struct TableArgs {
     /// A DynamoDB-compatible endpoint (local servers); unset in AWS.
     #[arg(long, env = "DYNAMODB_ENDPOINT")]
     endpoint_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// Characters a new password needs (keep it equal to the functions' setting).
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = password_policy::MIN_PASSWORD_CHARS)]
+    min_password_length: usize,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> Result<PasswordPolicy, String> {
+        PasswordPolicy::new(self.min_password_length)
+            .ok_or_else(|| "--min-password-length must be between 8 and 72".to_string())
+    }
 }
 
 #[derive(Subcommand)]
@@ -83,6 +98,8 @@ enum UserCommand {
         /// bcrypt cost for the new hash.
         #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
         bcrypt_cost: u32,
+        #[command(flatten)]
+        policy: PolicyArgs,
         #[command(flatten)]
         table: TableArgs,
     },
@@ -281,6 +298,7 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             email,
             scopes,
             bcrypt_cost,
+            policy,
             table,
         } => {
             let name = username(&name)?;
@@ -292,7 +310,7 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             let scope_set = shared::oauth::ScopeSet::parse(&scopes.join(" ")).map_err(|_| {
                 "a scope contains a character RFC 6749 §3.3 does not allow".to_string()
             })?;
-            let password = read_new_password()?;
+            let password = read_new_password(&policy.policy()?, name.as_str())?;
             // Hashes below the production minimum would also make this user's logins
             // measurably faster than an unknown user's (whose dummy hash has the
             // deployment's cost): keep authctl's cost equal to the functions' BCRYPT_COST.
@@ -536,7 +554,7 @@ async fn set_disabled(name: &str, table: &TableArgs, disabled: bool) -> Result<(
 }
 
 /// Prompts twice on a terminal; otherwise reads one line from standard input.
-fn read_new_password() -> Result<SecretString, String> {
+fn read_new_password(policy: &PasswordPolicy, username: &str) -> Result<SecretString, String> {
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
         let second = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
@@ -553,7 +571,9 @@ fn read_new_password() -> Result<SecretString, String> {
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     let password = SecretString::from(password);
-    passwords::check_new_password(&password).map_err(|e| e.to_string())?;
+    policy
+        .check(&password, username)
+        .map_err(|e| e.to_string())?;
     Ok(password)
 }
 
