@@ -24,6 +24,7 @@ async fn start_local_server_signing_with(algorithm: SigningAlgorithm) -> (String
             "reporting".into(),
             SecretString::from("reporting-secret".to_owned()),
         )],
+        scopes: vec!["reports".into()],
         bcrypt_cost: 4,
         algorithm,
     })
@@ -199,6 +200,10 @@ async fn tokens_pass_api_gateways_jwt_authorizer_with_rs256() {
     );
     assert_eq!(claims["sub"], "reporting");
 
+    // A route's AuthorizationScopes: any one of them in `scope` lets the token in.
+    api_gateway_authorizer(&issuer, &machine_token, &["admin", "reports"])
+        .await
+        .unwrap();
     let refusal = api_gateway_authorizer(&issuer, &user_token, &["admin"])
         .await
         .unwrap_err();

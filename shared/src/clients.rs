@@ -192,9 +192,7 @@ impl PresentedClient {
             (None, None, Some(_)) => Err(ApiError::invalid_request(
                 "client_secret was sent without client_id",
             )),
-            (None, None, None) => Err(ApiError::InvalidClient(
-                "the request does not identify a client; send client_id",
-            )),
+            (None, None, None) => Err(ApiError::InvalidClient),
         }
     }
 
@@ -208,39 +206,45 @@ impl PresentedClient {
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, if present.
 /// Any other scheme is left alone (it may be meant for something else); a Basic
-/// header that cannot be read is `invalid_client`, as a failed authentication.
+/// header that cannot be read, or is empty, is a failed authentication.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
-    let malformed = ApiError::InvalidClient("the Basic credentials are malformed");
     if values.next().is_some() {
         return Err(ApiError::invalid_request(
             "the Authorization header is repeated",
         ));
     }
-    let value = value.to_str().map_err(|_| malformed.clone())?;
-    let Some((scheme, encoded)) = value.split_once(' ') else {
-        return Ok(None);
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
+    // The scheme is compared as bytes, before anything else is read: a header for
+    // another scheme is not ours to judge (RFC 7617 §2: "Basic" is case-insensitive).
+    let bytes = value.as_bytes();
+    let is_basic = bytes.len() >= 5
+        && bytes[..5].eq_ignore_ascii_case(b"basic")
+        && bytes.get(5).is_none_or(|b| *b == b' ' || *b == b'\t');
+    if !is_basic {
         return Ok(None);
     }
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| malformed.clone())?;
+    let malformed = ApiError::InvalidClient;
+    let encoded = value.to_str().map_err(|_| malformed.clone())?[5..].trim();
+    let decoded = STANDARD.decode(encoded).map_err(|_| malformed.clone())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed.clone())?;
     let (raw_id, raw_secret) = decoded.split_once(':').ok_or(malformed.clone())?;
-    // §2.3.1: both parts are application/x-www-form-urlencoded before base64.
+    // §2.3.1: both parts are application/x-www-form-urlencoded before base64, so a
+    // literal `&` or `=` cannot occur in them.
     let unescape = |raw: &str| {
-        FormParameters::parse(format!("v={raw}").as_bytes())
-            .ok()
-            .and_then(|form| form.get("v").map(str::to_owned))
+        if raw.contains(['&', '=']) {
+            return None;
+        }
+        crate::oauth::decode_component(raw.as_bytes()).ok()
     };
-    let client_id = unescape(raw_id).ok_or(malformed.clone())?;
-    let secret = unescape(raw_secret).ok_or(malformed)?;
-    Ok(Some((client_id, SecretString::from(secret))))
+    let client_id = unescape(raw_id).filter(|id| !id.is_empty());
+    let secret = unescape(raw_secret);
+    match (client_id, secret) {
+        (Some(client_id), Some(secret)) => Ok(Some((client_id, SecretString::from(secret)))),
+        _ => Err(malformed),
+    }
 }
 
 /// Authenticates the presented client against the registry. Unknown, disabled,
@@ -252,7 +256,7 @@ pub async fn authenticate(
     passwords: &PasswordHasher,
     presented: PresentedClient,
 ) -> Result<ClientRecord, ApiError> {
-    let refused = ApiError::InvalidClient("client authentication failed");
+    let refused = ApiError::InvalidClient;
     let client = match ClientId::parse(presented.client_id()) {
         Ok(id) => match store.get_client(&id).await {
             Ok(client) => client,
@@ -341,22 +345,44 @@ mod tests {
             PresentedClient::from_request(&HeaderMap::new(), &form("client_secret=b"));
         assert!(matches!(secret_alone, Err(ApiError::InvalidRequest(_))));
         let nothing = PresentedClient::from_request(&HeaderMap::new(), &form(""));
-        assert!(matches!(nothing, Err(ApiError::InvalidClient(_))));
+        assert!(matches!(nothing, Err(ApiError::InvalidClient)));
     }
 
     #[test]
     fn unreadable_basic_credentials_are_invalid_client() {
-        for value in ["Basic !!!", "Basic Zm9v", "basic %%%", "Basic /w=="] {
+        let encoded = |pair: &str| format!("Basic {}", STANDARD.encode(pair));
+        for value in [
+            "Basic !!!".to_owned(),
+            "Basic Zm9v".to_owned(),
+            "basic %%%".to_owned(),
+            "Basic /w==".to_owned(),
+            "Basic".to_owned(),
+            "Basic ".to_owned(),
+            encoded(":secret"),
+            // A literal & or = cannot be in form-urlencoded credentials (§2.3.1).
+            encoded("backend:SECRET&x=y"),
+            encoded("backend&x:SECRET"),
+            encoded("backend:SEC=RET"),
+            encoded("backend:%zz"),
+        ] {
             let mut headers = HeaderMap::new();
             headers.insert(header::AUTHORIZATION, value.parse().unwrap());
             let result = PresentedClient::from_request(&headers, &form("client_id=a"));
-            assert!(matches!(result, Err(ApiError::InvalidClient(_))), "{value}");
+            assert!(matches!(result, Err(ApiError::InvalidClient)), "{value}");
         }
-        // Another scheme is not client authentication.
-        let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
-        let result = PresentedClient::from_request(&headers, &form("client_id=a"));
-        assert!(matches!(result, Ok(PresentedClient::Public { .. })));
+        // Escaped, the same characters are fine.
+        let escaped = PresentedClient::from_request(&basic("a%26b", "s%3Dx"), &form(""));
+        assert!(matches!(escaped, Ok(PresentedClient::WithSecret { .. })));
+        // Another scheme is not client authentication, whatever bytes it carries.
+        for other in [&b"Bearer abc"[..], b"Basically \xff", b"Digest \xe9"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                http::HeaderValue::from_bytes(other).unwrap(),
+            );
+            let result = PresentedClient::from_request(&headers, &form("client_id=a"));
+            assert!(matches!(result, Ok(PresentedClient::Public { .. })));
+        }
     }
 
     #[test]

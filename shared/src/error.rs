@@ -23,10 +23,11 @@ pub enum ApiError {
     /// RFC 7009 §2.2.1 `unsupported_token_type`: access tokens cannot be revoked here.
     #[error("unsupported_token_type")]
     UnsupportedTokenType,
-    /// RFC 6749 §5.2 `invalid_client`: unknown client, wrong or missing secret, or a
-    /// disabled client (401 with a `Basic` challenge).
-    #[error("invalid_client: {0}")]
-    InvalidClient(&'static str),
+    /// RFC 6749 §5.2 `invalid_client`: no client named, an unknown or disabled
+    /// client, a wrong, missing or unexpected secret, unreadable Basic credentials.
+    /// One answer for all of them (401 with a `Basic` challenge).
+    #[error("invalid_client")]
+    InvalidClient,
     /// RFC 6749 §5.2 `unauthorized_client`: the client may not use this grant, or
     /// (RFC 7009 §2.1) revoke a token issued to another client.
     #[error("unauthorized_client: {0}")]

@@ -76,7 +76,11 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             "unsupported_grant_type",
             Some("this server supports grant_type=password, refresh_token and client_credentials"),
         ),
-        ApiError::InvalidClient(d) => (StatusCode::UNAUTHORIZED, "invalid_client", Some(d)),
+        ApiError::InvalidClient => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            Some("client authentication failed"),
+        ),
         ApiError::UnauthorizedClient(d) => {
             (StatusCode::BAD_REQUEST, "unauthorized_client", Some(d))
         }
@@ -165,7 +169,7 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
         }
         // RFC 6749 §5.2: a failed client authentication is a 401 with a challenge for
         // the scheme the client can authenticate with (RFC 7617).
-        ApiError::InvalidClient(_) => {
+        ApiError::InvalidClient => {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"oauth2-clients\", charset=\"UTF-8\""),
@@ -227,7 +231,7 @@ mod tests {
 
     #[test]
     fn rfc6749_5_2_invalid_client_is_401_with_a_basic_challenge() {
-        let response = error_response(&ApiError::InvalidClient("client authentication failed"), "");
+        let response = error_response(&ApiError::InvalidClient, "");
         assert_eq!(response.status(), 401);
         assert_eq!(body(&response)["error"], "invalid_client");
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
@@ -250,7 +254,7 @@ mod tests {
                 "unsupported_grant_type",
             ),
             (ApiError::InvalidScope("x".into()), 400, "invalid_scope"),
-            (ApiError::InvalidClient("x"), 401, "invalid_client"),
+            (ApiError::InvalidClient, 401, "invalid_client"),
             (
                 ApiError::UnauthorizedClient("x"),
                 400,

@@ -81,7 +81,7 @@ impl FormParameters {
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
+pub(crate) fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {

@@ -39,9 +39,10 @@ impl RevokeEndpoint {
 
     async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
         let form = form_post(&request)?;
-        let token = form.require("token")?;
+        // §2.1: the client first, then the token.
         let presented = PresentedClient::from_request(request.headers(), &form)?;
         let client = clients::authenticate(&*self.store, &self.passwords, presented).await?;
+        let token = form.require("token")?;
         // `token_type_hint` is only a hint (§2.1): every token is looked up the same way.
         if looks_like_jwt(token) {
             return Err(ApiError::UnsupportedTokenType);

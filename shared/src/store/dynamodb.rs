@@ -358,11 +358,19 @@ fn client_from_item(item: &HashMap<String, AttributeValue>) -> Result<ClientReco
             _ => Err(StoreError::Corrupt(name)),
         }
     };
+    // The id must be valid and the one the item is stored under.
     let client_id = item
         .get("client_id")
         .and_then(|v| v.as_s().ok())
         .and_then(|v| ClientId::parse(v).ok())
+        .filter(|id| item.get("pk") == client_key(id).get("pk"))
         .ok_or(StoreError::Corrupt("client_id"))?;
+    let scopes = strings("scopes")?;
+    if crate::oauth::ScopeSet::parse(&scopes.join(" ")).is_err()
+        || scopes.iter().any(String::is_empty)
+    {
+        return Err(StoreError::Corrupt("scopes"));
+    }
     let secret_hash = match item.get("secret_hash") {
         None => None,
         Some(value) => Some(
@@ -380,7 +388,7 @@ fn client_from_item(item: &HashMap<String, AttributeValue>) -> Result<ClientReco
             .iter()
             .map(|g| GrantType::parse(g).ok_or(StoreError::Corrupt("grant_types")))
             .collect::<Result<_, _>>()?,
-        scopes: strings("scopes")?,
+        scopes,
         disabled: item
             .get("disabled")
             .and_then(|v| v.as_bool().ok())
@@ -764,6 +772,21 @@ mod tests {
         assert_eq!(
             client_from_item(&item),
             Err(StoreError::Corrupt("grant_types"))
+        );
+        let mut moved = client_item(&client);
+        moved.insert("pk".into(), AttributeValue::S("CLIENT#other".into()));
+        assert_eq!(
+            client_from_item(&moved),
+            Err(StoreError::Corrupt("client_id"))
+        );
+        let mut bad_scope = client_item(&client);
+        bad_scope.insert(
+            "scopes".into(),
+            AttributeValue::L(vec![AttributeValue::S("a\"b".into())]),
+        );
+        assert_eq!(
+            client_from_item(&bad_scope),
+            Err(StoreError::Corrupt("scopes"))
         );
     }
 

@@ -431,6 +431,13 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
             let scope_set = shared::oauth::ScopeSet::parse(&scopes.join(" ")).map_err(|_| {
                 "a scope contains a character RFC 6749 §3.3 does not allow".to_string()
             })?;
+            if scope_set.is_empty() {
+                eprintln!(
+                    "note: no --scope given: this client's tokens carry no scope, and users who \
+                     log in through it get none of theirs (a token's scope is what both the \
+                     user and the client may have)"
+                );
+            }
             let secret = (!public).then(clients::new_client_secret);
             let secret_hash = match &secret {
                 Some(secret) => Some(

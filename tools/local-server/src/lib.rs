@@ -37,6 +37,8 @@ pub struct LocalOptions {
     pub users: Vec<(String, SecretString)>,
     /// Confidential clients to seed for the client-credentials grant, as (id, secret).
     pub confidential_clients: Vec<(String, SecretString)>,
+    /// Scopes every seeded user and client may have.
+    pub scopes: Vec<String>,
     pub bcrypt_cost: u32,
     /// ES256 by default; RS256 to try API Gateway's JWT authorizer, which verifies
     /// RSA signatures only.
@@ -46,6 +48,9 @@ pub struct LocalOptions {
 /// Builds the router with every route, seeding the users. Configuration goes through
 /// the same code path as in Lambda, with development mode on.
 pub async fn build(options: &LocalOptions) -> Result<Router, String> {
+    if shared::oauth::ScopeSet::parse(&options.scopes.join(" ")).is_err() {
+        return Err("a scope has a character RFC 6749 §3.3 does not allow".into());
+    }
     let key = keys::generate(options.algorithm).map_err(|e| e.to_string())?;
     let env: HashMap<String, String> = [
         ("AUTH_ISSUER", options.base_url.clone()),
@@ -70,6 +75,7 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
             .map_err(|e| format!("{name}: {e}"))?;
         let mut user = UserRecord::new(username, hash);
         user.full_name = Some(format!("{name} (local)"));
+        user.scopes = options.scopes.clone();
         store
             .create_user(&user)
             .await
@@ -79,7 +85,7 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
         client_id: ClientId::parse(PUBLIC_CLIENT_ID).map_err(|e| e.to_string())?,
         secret_hash: None,
         grant_types: vec![GrantType::Password, GrantType::RefreshToken],
-        scopes: Vec::new(),
+        scopes: options.scopes.clone(),
         disabled: false,
         created_at: shared::now_unix(),
     }];
@@ -94,7 +100,7 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
             client_id,
             secret_hash: Some(hash),
             grant_types: vec![GrantType::ClientCredentials],
-            scopes: Vec::new(),
+            scopes: options.scopes.clone(),
             disabled: false,
             created_at: shared::now_unix(),
         });

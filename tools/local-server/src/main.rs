@@ -23,6 +23,9 @@ struct Args {
     /// repeat for several. The public client `local-app` always exists.
     #[arg(long = "client", value_name = "ID:SECRET")]
     clients: Vec<String>,
+    /// A scope every seeded user and client may have; repeat for several.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
     /// Signing algorithm of the generated key: ES256, or RS256 (what API Gateway's
     /// JWT authorizer verifies).
     #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
@@ -73,6 +76,7 @@ async fn main() -> Result<(), String> {
         base_url: base_url.clone(),
         users,
         confidential_clients,
+        scopes: args.scopes,
         bcrypt_cost: args.bcrypt_cost,
         algorithm: if args.algorithm == "RS256" {
             SigningAlgorithm::Rs256
