@@ -107,6 +107,22 @@ async fn user_lifecycle_through_the_cli() {
             disabled
         );
     }
+    // A lock set by failed logins is lifted by `user unlock`.
+    use shared::store::LoginAttemptStore;
+    let key = shared::throttle::throttle_key("zoe");
+    let now = shared::now_unix();
+    store
+        .record_login_failure(&key, now, now + 600)
+        .await
+        .unwrap();
+    store.lock_login(&key, now + 600).await.unwrap();
+    let unlock = authctl(&table, &["user", "unlock", "Zoe"], None);
+    assert!(unlock.status.success(), "{}", text(&unlock));
+    assert_eq!(
+        store.login_attempts(&key, now).await.unwrap(),
+        shared::store::LoginAttempts::default()
+    );
+
     let delete = authctl(&table, &["user", "delete", "zoe"], None);
     assert!(delete.status.success(), "{}", text(&delete));
     assert_eq!(store.get_user("zoe").await.unwrap(), None);

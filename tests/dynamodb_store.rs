@@ -16,6 +16,11 @@ async fn meets_the_user_contract() {
 }
 
 #[tokio::test]
+async fn meets_the_login_attempt_contract() {
+    shared::store::contract::login_attempts(&fresh_store("contract").await).await;
+}
+
+#[tokio::test]
 async fn meets_the_client_contract() {
     shared::store::contract::clients(&fresh_store("contract").await).await;
 }
@@ -202,4 +207,61 @@ mod refresh_tokens {
             assert_eq!(stored.is_some(), result.is_ok(), "losers wrote nothing");
         }
     }
+}
+
+/// OWASP ASVS V2.2.1 under concurrency: fifty parallel wrong guesses for one name
+/// are all counted, in the store and through the token endpoint (no lost updates).
+#[tokio::test]
+async fn fifty_concurrent_failed_logins_are_all_counted() {
+    use shared::store::LoginAttemptStore;
+    let store = Arc::new(fresh_store("throttle-race").await);
+    let now = shared::now_unix();
+    let key = shared::throttle::throttle_key("counted");
+    let failures = (0..50).map(|_| {
+        let store = Arc::clone(&store);
+        let key = key.clone();
+        tokio::spawn(async move { store.record_login_failure(&key, now, now + 60).await })
+    });
+    let mut counts: Vec<u32> = futures_join_all(failures)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=50).collect::<Vec<_>>(),
+        "each failure saw its own count"
+    );
+    assert_eq!(store.login_attempts(&key, now).await.unwrap().failures, 50);
+
+    // Through the endpoint, with a threshold above fifty so that none is refused early.
+    let mut env = service_env(store.table_name());
+    env.insert("LOGIN_LOCK_THRESHOLD".into(), "100".into());
+    add_user(store.as_ref(), "guessed").await;
+    let endpoint = Arc::new(TokenEndpoint::from_env(&env, store.clone()).unwrap());
+    let guesses = (0..50).map(|i| {
+        let endpoint = Arc::clone(&endpoint);
+        tokio::spawn(async move {
+            let body = format!(
+                "grant_type=password&client_id={CLIENT_ID}&username=guessed&password=wrong-{i}"
+            );
+            let request = http::Request::post("/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(bytes::Bytes::from(body))
+                .unwrap();
+            endpoint.handle(request).await.status()
+        })
+    });
+    let statuses = futures_join_all(guesses).await;
+    assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
+    let key = shared::throttle::throttle_key("guessed");
+    assert_eq!(
+        store
+            .login_attempts(&key, shared::now_unix())
+            .await
+            .unwrap()
+            .failures,
+        50
+    );
 }

@@ -10,6 +10,7 @@ use crate::keys::{self, KeyError, SigningAlgorithm};
 use crate::password_policy::PasswordPolicy;
 use crate::passwords::{self, PasswordHasher};
 use crate::store::StoreSettings;
+use crate::throttle::LoginThrottle;
 use crate::tokens::{TokenSigner, TokenVerifier};
 
 /// Default access-token lifetime: 15 minutes.
@@ -318,6 +319,36 @@ pub fn password_hasher(
     PasswordHasher::new(cost).map_err(|_| invalid(var, "must be between 4 and 31"))
 }
 
+/// `LOGIN_LOCK_THRESHOLD` (5; 1 to 100 consecutive failures), `LOGIN_LOCK_BASE_SECONDS`
+/// (1; the first lock, 1 to 3600) and `LOGIN_LOCK_MAX_SECONDS` (900; from the base
+/// up to 86400).
+pub fn login_throttle(env: &dyn Environment) -> Result<LoginThrottle, ConfigError> {
+    let defaults = LoginThrottle::default();
+    let threshold = number(env, "LOGIN_LOCK_THRESHOLD", defaults.threshold)?;
+    let base = number(env, "LOGIN_LOCK_BASE_SECONDS", defaults.base_lock_seconds)?;
+    let max = number(env, "LOGIN_LOCK_MAX_SECONDS", defaults.max_lock_seconds)?;
+    if !(1..=100).contains(&threshold) {
+        return Err(invalid("LOGIN_LOCK_THRESHOLD", "must be between 1 and 100"));
+    }
+    if !(1..=3600).contains(&base) {
+        return Err(invalid(
+            "LOGIN_LOCK_BASE_SECONDS",
+            "must be between 1 and 3600",
+        ));
+    }
+    if !(base..=86_400).contains(&max) {
+        return Err(invalid(
+            "LOGIN_LOCK_MAX_SECONDS",
+            "must be between LOGIN_LOCK_BASE_SECONDS and 86400",
+        ));
+    }
+    Ok(LoginThrottle {
+        threshold,
+        base_lock_seconds: base,
+        max_lock_seconds: max,
+    })
+}
+
 /// `PASSWORD_MIN_LENGTH`: characters a new password needs, 8 (the default) to 72.
 pub fn password_policy(env: &dyn Environment) -> Result<PasswordPolicy, ConfigError> {
     let var = "PASSWORD_MIN_LENGTH";
@@ -337,6 +368,31 @@ pub fn store_settings(env: &dyn Environment) -> Result<StoreSettings, ConfigErro
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[test]
+    fn login_throttle_settings_are_bounded() {
+        assert_eq!(login_throttle(&env(&[])).unwrap(), LoginThrottle::default());
+        let custom = env(&[
+            ("LOGIN_LOCK_THRESHOLD", "3"),
+            ("LOGIN_LOCK_BASE_SECONDS", "2"),
+            ("LOGIN_LOCK_MAX_SECONDS", "60"),
+        ]);
+        let throttle = login_throttle(&custom).unwrap();
+        assert_eq!(throttle.lock_seconds(3), Some(2));
+        assert_eq!(throttle.lock_seconds(9), Some(60));
+        for (var, bad) in [
+            ("LOGIN_LOCK_THRESHOLD", "0"),
+            ("LOGIN_LOCK_BASE_SECONDS", "0"),
+            ("LOGIN_LOCK_MAX_SECONDS", "100000"),
+        ] {
+            assert!(login_throttle(&env(&[(var, bad)])).is_err(), "{var}={bad}");
+        }
+        let max_below_base = env(&[
+            ("LOGIN_LOCK_BASE_SECONDS", "10"),
+            ("LOGIN_LOCK_MAX_SECONDS", "5"),
+        ]);
+        assert!(login_throttle(&max_below_base).is_err());
+    }
 
     #[test]
     fn password_minimum_is_8_to_72() {

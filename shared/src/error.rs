@@ -16,6 +16,10 @@ pub enum ApiError {
     /// body for all of them, so that the answer reveals nothing about who exists.
     #[error("invalid_grant")]
     InvalidGrant,
+    /// RFC 6749 §5.2 `invalid_grant` while the username is locked after repeated
+    /// failures: the password was not even checked. Known and unknown names alike.
+    #[error("invalid_grant (locked for {retry_after_seconds} s)")]
+    LoginLocked { retry_after_seconds: u64 },
     /// RFC 6749 §5.2 `invalid_grant` for a refresh token that is unknown, expired,
     /// revoked, already used, or whose user is gone or disabled.
     #[error("invalid_grant (refresh token)")]

@@ -61,6 +61,11 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             "invalid_grant",
             Some("the username or password is incorrect, or the account is disabled"),
         ),
+        ApiError::LoginLocked { .. } => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            Some("too many failed attempts for this username; retry later"),
+        ),
         ApiError::InvalidRefreshToken => (
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -175,6 +180,11 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
                 HeaderValue::from_static("Basic realm=\"oauth2-clients\", charset=\"UTF-8\""),
             );
         }
+        ApiError::LoginLocked {
+            retry_after_seconds,
+        } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
         ApiError::TemporarilyUnavailable => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
@@ -243,6 +253,13 @@ mod tests {
         let cases = [
             (ApiError::InvalidGrant, 400, "invalid_grant"),
             (ApiError::InvalidRefreshToken, 400, "invalid_grant"),
+            (
+                ApiError::LoginLocked {
+                    retry_after_seconds: 3,
+                },
+                400,
+                "invalid_grant",
+            ),
             (
                 ApiError::UnsupportedTokenType,
                 400,

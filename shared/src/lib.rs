@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -489,6 +489,26 @@ impl RefreshTokenStore for UnavailableStore {
 }
 
 #[async_trait]
+impl crate::store::LoginAttemptStore for UnavailableStore {
+    async fn login_attempts(
+        &self,
+        _: &str,
+        _: i64,
+    ) -> Result<crate::store::LoginAttempts, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn record_login_failure(&self, _: &str, _: i64, _: i64) -> Result<u32, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn lock_login(&self, _: &str, _: i64) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn clear_login_attempts(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+}
+
+#[async_trait]
 impl ClientStore for UnavailableStore {
     async fn create_client(&self, _: &ClientRecord) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
@@ -1349,4 +1369,102 @@ async fn rfc7009_2_1_revocation_authenticates_the_client_and_revokes_only_its_ow
     // The owner revokes it.
     assert_eq!(revoke(&s, &format!("token={token}")).await.status(), 200);
     assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
+}
+
+// ---- Failed-login throttling (OWASP ASVS V2.2.1, RFC 9700 §2.4) ------------------
+
+fn wrong_login(name: &str) -> String {
+    format!("grant_type=password&client_id=web-app&username={name}&password=wrong-guess")
+}
+
+fn right_login(name: &str) -> String {
+    format!("grant_type=password&client_id=web-app&username={name}&password=correct+horse+battery")
+}
+
+#[tokio::test]
+async fn owasp_v2_2_1_five_failures_lock_the_name_and_the_lock_costs_no_bcrypt() {
+    let s = service().await;
+    for _ in 0..4 {
+        assert_oauth_error(&s.login(&wrong_login("alice")).await, 400, "invalid_grant");
+    }
+    // Not locked yet: the right password still works, and resets the count.
+    assert_eq!(s.login(&right_login("alice")).await.status(), 200);
+    for _ in 0..4 {
+        s.login(&wrong_login("alice")).await;
+    }
+    assert_eq!(
+        s.login(&right_login("alice")).await.status(),
+        200,
+        "reset by success"
+    );
+    for _ in 0..5 {
+        s.login(&wrong_login("alice")).await;
+    }
+    let before = s.token.passwords().verifications();
+    let locked = s.login(&right_login("alice")).await;
+    assert_oauth_error(&locked, 400, "invalid_grant");
+    assert!(
+        json(&locked)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("retry later")
+    );
+    assert_eq!(locked.headers()["retry-after"], "1");
+    assert_eq!(
+        s.token.passwords().verifications(),
+        before,
+        "no bcrypt work during a lock"
+    );
+}
+
+#[tokio::test]
+async fn unknown_names_are_throttled_exactly_like_known_ones() {
+    let s = service().await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        known.push(s.login(&wrong_login("alice")).await);
+        unknown.push(s.login(&wrong_login("nobody-here")).await);
+    }
+    for (k, u) in known.iter().zip(&unknown) {
+        assert_eq!(k.status(), u.status());
+        assert_eq!(k.body(), u.body());
+        assert_eq!(k.headers(), u.headers());
+    }
+    assert!(
+        known[5].headers().contains_key("retry-after"),
+        "the sixth is locked"
+    );
+    // The name's case does not escape the lock.
+    assert!(
+        s.login(&wrong_login("ALICE"))
+            .await
+            .headers()
+            .contains_key("retry-after")
+    );
+}
+
+#[tokio::test]
+async fn each_failure_after_the_threshold_doubles_the_lock() {
+    use crate::store::LoginAttemptStore;
+    let s = service().await;
+    let key = crate::throttle::throttle_key("alice");
+    for _ in 0..5 {
+        s.login(&wrong_login("alice")).await;
+    }
+    let first = s.store.login_attempts(&key, 0).await.unwrap();
+    assert_eq!(first.failures, 5);
+    // Wait out the one-second lock, then fail once more: two seconds.
+    while s.store.login_attempts(&key, 0).await.unwrap().locked_until > crate::now_unix() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let sixth = s.login(&wrong_login("alice")).await;
+    assert!(
+        !sixth.headers().contains_key("retry-after"),
+        "counted, not refused"
+    );
+    let after = s.store.login_attempts(&key, 0).await.unwrap();
+    assert_eq!(after.failures, 6);
+    let lock = after.locked_until - crate::now_unix();
+    assert!((1..=2).contains(&lock), "a two-second lock, {lock} s left");
 }

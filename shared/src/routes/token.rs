@@ -20,6 +20,7 @@ use crate::oauth::{PasswordGrantRequest, RefreshGrantRequest, ScopeSet, TokenReq
 use crate::passwords::PasswordHasher;
 use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
 use crate::store::{RotationError, Store, StoreError};
+use crate::throttle::{self, FAILURE_MEMORY_SECONDS, LoginThrottle};
 use crate::tokens::{IssuedToken, TokenSigner};
 use crate::users::{UserRecord, Username};
 
@@ -42,32 +43,20 @@ pub struct TokenEndpoint {
     passwords: PasswordHasher,
     signer: TokenSigner,
     lifetimes: RefreshLifetimes,
+    throttle: LoginThrottle,
 }
 
 impl TokenEndpoint {
-    pub fn new(
-        store: Arc<dyn Store>,
-        passwords: PasswordHasher,
-        signer: TokenSigner,
-        lifetimes: RefreshLifetimes,
-    ) -> Self {
-        TokenEndpoint {
-            store,
-            passwords,
-            signer,
-            lifetimes,
-        }
-    }
-
     /// Everything the token function reads from its environment, except the store.
     pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
-        Ok(TokenEndpoint::new(
+        Ok(TokenEndpoint {
             store,
-            config::password_hasher(env, &service)?,
-            config::token_signer(env, &service)?,
-            config::refresh_lifetimes(env)?,
-        ))
+            passwords: config::password_hasher(env, &service)?,
+            signer: config::token_signer(env, &service)?,
+            lifetimes: config::refresh_lifetimes(env)?,
+            throttle: config::login_throttle(env)?,
+        })
     }
 
     pub fn passwords(&self) -> &PasswordHasher {
@@ -127,12 +116,22 @@ impl TokenEndpoint {
 
     /// RFC 6749 §4.3.2: authenticate the resource owner, then issue a token for the
     /// requested scope, or when none is requested for everything both the user and
-    /// the client may have (§3.3).
+    /// the client may have (§3.3). A locked name is refused before any password
+    /// work (RFC 9700 §2.4, OWASP ASVS V2.2.1).
     async fn password_grant(
         &self,
         client: &ClientRecord,
         grant: PasswordGrantRequest,
     ) -> Result<HttpResponse, ApiError> {
+        let now = crate::now_unix();
+        let throttle_key = throttle::throttle_key(&grant.username);
+        let attempts = self.store.login_attempts(&throttle_key, now).await?;
+        if let Some(retry_after_seconds) = self.throttle.locked_for(&attempts, now) {
+            tracing::info!(outcome = "locked", client_id = %client.client_id, "password grant refused without a password check");
+            return Err(ApiError::LoginLocked {
+                retry_after_seconds,
+            });
+        }
         // A name that breaks the rules cannot exist; it still costs one bcrypt run.
         let user = match Username::parse(&grant.username) {
             Ok(name) => match self.store.get_user(&name.key()).await {
@@ -155,9 +154,16 @@ impl TokenEndpoint {
             Some(user) if password_ok && !user.disabled => user,
             _ => {
                 tracing::info!(outcome = "failure", "password grant refused");
+                self.count_failure(&throttle_key, now).await?;
                 return Err(ApiError::InvalidGrant);
             }
         };
+        if attempts.failures > 0
+            && let Err(error) = self.store.clear_login_attempts(&throttle_key).await
+        {
+            // The login stands; the stale count only makes a later lock come sooner.
+            tracing::warn!(%error, "clearing a login counter failed");
+        }
         let granted = grantable(grant.scope, &user_and_client_scopes(&user, client))?;
         // Sign first: it has no side effects, so nothing is stored for a token that
         // could not be issued.
@@ -240,6 +246,28 @@ impl TokenEndpoint {
         }
         tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "refresh grant");
         Ok(token_response(issued, Some(refresh_token)))
+    }
+
+    /// Counts a failed login; from the threshold on, locks the name for a time that
+    /// doubles with each failure. A store failure is a 503: failing open would let a
+    /// guesser go uncounted.
+    async fn count_failure(&self, throttle_key: &str, now: i64) -> Result<(), ApiError> {
+        let memory = FAILURE_MEMORY_SECONDS + self.throttle.max_lock_seconds as i64;
+        let failures = self
+            .store
+            .record_login_failure(throttle_key, now, now + memory)
+            .await?;
+        if let Some(seconds) = self.throttle.lock_seconds(failures) {
+            self.store
+                .lock_login(throttle_key, now + seconds as i64)
+                .await?;
+            tracing::warn!(
+                failures,
+                lock_seconds = seconds,
+                "username locked after repeated login failures"
+            );
+        }
+        Ok(())
     }
 
     /// Revokes the family of a reused token, retrying once. If the store still fails

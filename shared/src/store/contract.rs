@@ -3,7 +3,7 @@
 //! against the local server. One definition keeps the two from drifting apart.
 //! (Built only for tests and with the `test-support` feature.)
 
-use super::{RotationError, Store, StoreError};
+use super::{LoginAttempts, RotationError, Store, StoreError};
 use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::passwords::PasswordHash;
 use crate::refresh::{NewRefreshToken, RefreshLifetimes, RefreshTokenRecord, first_of_family};
@@ -48,6 +48,54 @@ pub async fn users(store: &dyn Store) {
         None,
         "no half-written item"
     );
+}
+
+/// Login counters: failures count up from one, a lock only ever moves later, an
+/// expired counter starts again, clearing forgets everything.
+pub async fn login_attempts(store: &dyn Store) {
+    let now = 1_700_000_000;
+    let key = "a".repeat(64);
+    assert_eq!(
+        store.login_attempts(&key, now).await.unwrap(),
+        LoginAttempts::default()
+    );
+    for expected in 1..=3 {
+        let count = store
+            .record_login_failure(&key, now, now + 100)
+            .await
+            .unwrap();
+        assert_eq!(count, expected);
+    }
+    store.lock_login(&key, now + 10).await.unwrap();
+    store.lock_login(&key, now + 5).await.unwrap();
+    assert_eq!(
+        store.login_attempts(&key, now).await.unwrap(),
+        LoginAttempts {
+            failures: 3,
+            locked_until: now + 10
+        },
+        "a shorter lock never shortens a longer one"
+    );
+    // Past its memory, the counter reads as zero and counts again from one.
+    let later = now + 101;
+    assert_eq!(
+        store.login_attempts(&key, later).await.unwrap(),
+        LoginAttempts::default()
+    );
+    assert_eq!(
+        store
+            .record_login_failure(&key, later, later + 100)
+            .await
+            .unwrap(),
+        1
+    );
+    store.clear_login_attempts(&key).await.unwrap();
+    assert_eq!(
+        store.login_attempts(&key, later).await.unwrap(),
+        LoginAttempts::default()
+    );
+    // Clearing what is not there is not an error.
+    store.clear_login_attempts(&key).await.unwrap();
 }
 
 /// Clients: created once, read back exactly; a new secret replaces the old one only

@@ -10,11 +10,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, KeySchemaElement, KeyType,
-    Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
 use super::{
-    ClientStore, RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore,
+    ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore, RotationError, StoreError,
+    StoredRefreshToken, UserStore,
 };
 use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::passwords::PasswordHash;
@@ -464,6 +465,145 @@ impl ClientStore for DynamoDbStore {
             .await
             .map(|_| ())
             .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+}
+
+// ---- Login attempts ------------------------------------------------------------
+//
+// A counter is the item `pk = LOGIN#<throttle key>`, `sk = ATTEMPTS`, with
+// `failures`, `locked_until` and the TTL attribute. DynamoDB's TTL deletes lazily, so
+// an item past its `expires_at` is treated as absent.
+
+fn attempts_key(key: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(format!("LOGIN#{key}"))),
+        ("sk".to_owned(), AttributeValue::S("ATTEMPTS".to_owned())),
+    ])
+}
+
+fn number_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+#[async_trait]
+impl LoginAttemptStore for DynamoDbStore {
+    async fn login_attempts(&self, key: &str, now: i64) -> Result<LoginAttempts, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(attempts_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_failure("GetItem", e))?;
+        let Some(item) = output.item else {
+            return Ok(LoginAttempts::default());
+        };
+        if number_attribute(&item, TTL_ATTRIBUTE).is_none_or(|expires| expires < now) {
+            return Ok(LoginAttempts::default());
+        }
+        Ok(LoginAttempts {
+            failures: number_attribute(&item, "failures")
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or(StoreError::Corrupt("failures"))?,
+            locked_until: number_attribute(&item, "locked_until").unwrap_or(0),
+        })
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<u32, StoreError> {
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        // ADD is atomic, so concurrent failures are all counted. An expired counter
+        // is replaced instead (conditionally, so that two replacements cannot both
+        // win); a lost race goes round again.
+        for _ in 0..3 {
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(attempts_key(key)))
+                .update_expression("ADD failures :one SET expires_at = :expires, entity = :entity")
+                .condition_expression("attribute_not_exists(pk) OR expires_at >= :now")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":expires", n(expires_at))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":entity", AttributeValue::S("login_attempts".into()))
+                .return_values(ReturnValue::UpdatedNew)
+                .send()
+                .await;
+            match added {
+                Ok(output) => {
+                    return output
+                        .attributes
+                        .as_ref()
+                        .and_then(|item| number_attribute(item, "failures"))
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or(StoreError::Corrupt("failures"));
+                }
+                Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
+                Err(error) => return Err(store_failure("UpdateItem", error)),
+            }
+            let mut fresh = attempts_key(key);
+            fresh.insert("entity".into(), AttributeValue::S("login_attempts".into()));
+            fresh.insert("failures".into(), n(1));
+            fresh.insert(TTL_ATTRIBUTE.into(), n(expires_at));
+            let replaced = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(fresh))
+                .condition_expression("expires_at < :now")
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await;
+            match replaced {
+                Ok(_) => return Ok(1),
+                Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
+                Err(error) => return Err(store_failure("PutItem", error)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "UpdateItem on a login counter kept conflicting".into(),
+        ))
+    }
+
+    async fn lock_login(&self, key: &str, locked_until: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(attempts_key(key)))
+            .update_expression("SET locked_until = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(locked_until) OR locked_until < :until)",
+            )
+            .expression_attribute_values(":until", AttributeValue::N(locked_until.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A later lock is already in place (or the counter was just cleared).
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(error) => Err(store_failure("UpdateItem", error)),
+        }
+    }
+
+    async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(attempts_key(key)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_failure("DeleteItem", e))
     }
 }
 

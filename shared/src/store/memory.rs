@@ -4,7 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    ClientStore, RefreshTokenStore, RotationError, StoreError, StoredRefreshToken, UserStore,
+    ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore, RotationError, StoreError,
+    StoredRefreshToken, UserStore,
 };
 use crate::clients::{ClientId, ClientRecord};
 use crate::passwords::PasswordHash;
@@ -17,6 +18,8 @@ use crate::users::UserRecord;
 pub struct MemoryStore {
     users: Mutex<HashMap<String, UserRecord>>,
     clients: Mutex<HashMap<ClientId, ClientRecord>>,
+    /// By throttle key: the counter and when it is forgotten.
+    login_attempts: Mutex<HashMap<String, (LoginAttempts, i64)>>,
     refresh: Mutex<RefreshState>,
 }
 
@@ -124,6 +127,61 @@ impl ClientStore for MemoryStore {
 }
 
 #[async_trait]
+impl LoginAttemptStore for MemoryStore {
+    async fn login_attempts(&self, key: &str, now: i64) -> Result<LoginAttempts, StoreError> {
+        let attempts = self
+            .login_attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        Ok(match attempts.get(key) {
+            Some((counter, expires_at)) if *expires_at >= now => *counter,
+            _ => LoginAttempts::default(),
+        })
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<u32, StoreError> {
+        let mut attempts = self
+            .login_attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let entry = attempts
+            .entry(key.to_owned())
+            .or_insert((LoginAttempts::default(), expires_at));
+        if entry.1 < now {
+            *entry = (LoginAttempts::default(), expires_at);
+        }
+        entry.0.failures = entry.0.failures.saturating_add(1);
+        entry.1 = expires_at;
+        Ok(entry.0.failures)
+    }
+
+    async fn lock_login(&self, key: &str, locked_until: i64) -> Result<(), StoreError> {
+        let mut attempts = self
+            .login_attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((counter, _)) = attempts.get_mut(key) {
+            counter.locked_until = counter.locked_until.max(locked_until);
+        }
+        Ok(())
+    }
+
+    async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError> {
+        let mut attempts = self
+            .login_attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        attempts.remove(key);
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl RefreshTokenStore for MemoryStore {
     async fn start_family(&self, first: &RefreshTokenRecord) -> Result<(), StoreError> {
         let mut state = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
@@ -203,6 +261,11 @@ mod tests {
     #[tokio::test]
     async fn meets_the_user_contract() {
         contract::users(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn meets_the_login_attempt_contract() {
+        contract::login_attempts(&MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -72,10 +72,39 @@ pub trait ClientStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Everything the service keeps: users, clients and refresh tokens, in one table.
-pub trait Store: UserStore + ClientStore + RefreshTokenStore {}
+/// Failed-login counters ([`crate::throttle`]), by throttle key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginAttempts {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// Seconds since the epoch until which logins are refused (0: not locked).
+    pub locked_until: i64,
+}
 
-impl<T: UserStore + ClientStore + RefreshTokenStore> Store for T {}
+/// Atomic counters: of any number of concurrent failures, every one is counted.
+#[async_trait]
+pub trait LoginAttemptStore: Send + Sync {
+    /// The counter for `key`, strongly consistent; zero if absent or expired.
+    async fn login_attempts(&self, key: &str, now: i64) -> Result<LoginAttempts, StoreError>;
+    /// Counts one more failure and returns the new count. A counter whose memory
+    /// expired starts again from one; the memory is extended to `expires_at`.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<u32, StoreError>;
+    /// Locks until `locked_until`, unless a later lock is already set.
+    async fn lock_login(&self, key: &str, locked_until: i64) -> Result<(), StoreError>;
+    /// Forgets failures and lock (a successful login, or an administrator's unlock).
+    async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Everything the service keeps: users, clients, refresh tokens and login counters,
+/// in one table.
+pub trait Store: UserStore + ClientStore + RefreshTokenStore + LoginAttemptStore {}
+
+impl<T: UserStore + ClientStore + RefreshTokenStore + LoginAttemptStore> Store for T {}
 
 /// Why a rotation did not happen.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -13,7 +13,9 @@ use shared::clients::{self, ClientId, ClientRecord, GrantType};
 use shared::keys::{self, SigningAlgorithm};
 use shared::password_policy::{self, PasswordPolicy};
 use shared::passwords::{self, PasswordHasher};
-use shared::store::{ClientStore, DynamoDbStore, StoreError, StoreSettings, UserStore};
+use shared::store::{
+    ClientStore, DynamoDbStore, LoginAttemptStore, StoreError, StoreSettings, UserStore,
+};
 use shared::users::{UserRecord, Username, is_plausible_email};
 
 #[derive(Parser)]
@@ -117,6 +119,12 @@ enum UserCommand {
     },
     /// Enable a disabled user.
     Enable {
+        username: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Lift a login lock and forget the failed attempts of a username.
+    Unlock {
         username: String,
         #[command(flatten)]
         table: TableArgs,
@@ -363,6 +371,20 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             username: name,
             table,
         } => set_disabled(&name, &table, false).await,
+        UserCommand::Unlock {
+            username: name,
+            table,
+        } => {
+            // Any name can be locked, existing or not: no existence check here.
+            let key = shared::throttle::throttle_key(&name);
+            store(&table)
+                .await
+                .clear_login_attempts(&key)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("unlocked {name}");
+            Ok(())
+        }
         UserCommand::Delete {
             username: name,
             table,
