@@ -100,6 +100,7 @@ pub struct PasswordHasher {
     /// unknown username costs exactly the same bcrypt work as a known one.
     dummy_hash: PasswordHash,
     verifications: Arc<AtomicU64>,
+    hashes: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -116,6 +117,7 @@ impl PasswordHasher {
             cost,
             dummy_hash,
             verifications: Arc::new(AtomicU64::new(0)),
+            hashes: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -126,6 +128,7 @@ impl PasswordHasher {
     /// Hashes a password on the blocking pool. Fails for empty or over-long passwords.
     pub async fn hash(&self, password: SecretString) -> Result<PasswordHash, PasswordError> {
         check_hashable(&password)?;
+        self.hashes.fetch_add(1, Ordering::Relaxed);
         let cost = self.cost;
         let hashed = tokio::task::spawn_blocking(move || {
             // At most 72 bytes were checked above, so nothing is cut off here. (The
@@ -158,6 +161,18 @@ impl PasswordHasher {
         .await
         .unwrap_or(false);
         matched && can_match
+    }
+
+    /// Whether `stored` should be replaced at the next successful login: made at a
+    /// lower cost than configured, or with the `$2a$`/`$2y$` prefix of other
+    /// implementations rather than this one's `$2b$`.
+    pub fn needs_rehash(&self, stored: &PasswordHash) -> bool {
+        stored.cost() < self.cost || !stored.as_str().starts_with("$2b$")
+    }
+
+    /// How many hashes this hasher has computed (for tests and metrics).
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
     }
 
     /// How many bcrypt verifications this hasher has run (for tests and metrics).
@@ -269,6 +284,22 @@ mod tests {
                 "{prefix}"
             );
         }
+    }
+
+    #[test]
+    fn lower_costs_and_foreign_prefixes_need_a_rehash() {
+        let hasher = PasswordHasher::new(10).unwrap();
+        let at = |prefix: &str, cost: u32| {
+            PasswordHash::parse(format!(
+                "{prefix}{cost:02}$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+            ))
+            .unwrap()
+        };
+        assert!(!hasher.needs_rehash(&at("$2b$", 10)));
+        assert!(!hasher.needs_rehash(&at("$2b$", 12)), "a higher cost stays");
+        assert!(hasher.needs_rehash(&at("$2b$", 9)));
+        assert!(hasher.needs_rehash(&at("$2a$", 10)));
+        assert!(hasher.needs_rehash(&at("$2y$", 12)));
     }
 
     #[test]

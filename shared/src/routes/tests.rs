@@ -463,6 +463,14 @@ impl UserStore for UnavailableStore {
     async fn set_disabled(&self, _: &str, _: bool) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
     }
+    async fn upgrade_password_hash(
+        &self,
+        _: &str,
+        _: &crate::passwords::PasswordHash,
+        _: &crate::passwords::PasswordHash,
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
     async fn delete_user(&self, _: &str) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
     }
@@ -1467,4 +1475,77 @@ async fn each_failure_after_the_threshold_doubles_the_lock() {
     assert_eq!(after.failures, 6);
     let lock = after.locked_until - crate::now_unix();
     assert!((1..=2).contains(&lock), "a two-second lock, {lock} s left");
+}
+
+// ---- Hash upgrades on login ----------------------------------------------------------
+
+/// A hash of PASSWORD made elsewhere: `prefix` (`$2a$`, `$2b$`, `$2y$`) at `cost`.
+fn foreign_hash(prefix: &str, cost: u32) -> crate::passwords::PasswordHash {
+    let made = bcrypt::hash(PASSWORD, cost).unwrap();
+    crate::passwords::PasswordHash::parse(format!("{prefix}{}", &made[4..])).unwrap()
+}
+
+async fn user_with_hash(s: &Service, name: &str, hash: crate::passwords::PasswordHash) {
+    let user = UserRecord::new(Username::parse(name).unwrap(), hash);
+    s.store.create_user(&user).await.unwrap();
+}
+
+#[tokio::test]
+async fn lower_cost_hashes_are_upgraded_at_login_with_one_extra_hash() {
+    // The service runs at cost 4 (BCRYPT_COST in env()); raise it to 5 for this test.
+    let mut env = env();
+    env.insert("BCRYPT_COST".into(), "5".into());
+    let store = Arc::new(MemoryStore::new());
+    let token = TokenEndpoint::from_env(&env, store.clone()).unwrap();
+    store
+        .create_client(&ClientRecord {
+            client_id: ClientId::parse("web-app").unwrap(),
+            secret_hash: None,
+            grant_types: vec![GrantType::Password],
+            scopes: Vec::new(),
+            disabled: false,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    let old = foreign_hash("$2b$", 4);
+    store
+        .create_user(&UserRecord::new(
+            Username::parse("gil").unwrap(),
+            old.clone(),
+        ))
+        .await
+        .unwrap();
+    let hashes_before = token.passwords().hashes();
+    let login = token.handle(form_post(&right_login("gil"))).await;
+    assert_eq!(login.status(), 200, "{}", login.body());
+    assert_eq!(
+        token.passwords().hashes(),
+        hashes_before + 1,
+        "exactly one extra hash"
+    );
+    let stored = store.get_user("gil").await.unwrap().unwrap().password_hash;
+    assert_eq!(stored.cost(), 5);
+    assert!(stored.as_str().starts_with("$2b$05$"));
+    // The new hash verifies the same password; the next login costs no extra hash.
+    let again = token.handle(form_post(&right_login("gil"))).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(token.passwords().hashes(), hashes_before + 1);
+}
+
+#[tokio::test]
+async fn foreign_2a_and_2y_hashes_are_rewritten_as_2b() {
+    let s = service().await;
+    user_with_hash(&s, "hal", foreign_hash("$2y$", 4)).await;
+    user_with_hash(&s, "ivy", foreign_hash("$2a$", 4)).await;
+    for name in ["hal", "ivy"] {
+        assert_eq!(s.login(&right_login(name)).await.status(), 200);
+        let stored = s.store.get_user(name).await.unwrap().unwrap().password_hash;
+        assert!(stored.as_str().starts_with("$2b$04$"), "{name}");
+    }
+    // A failed login never rehashes.
+    user_with_hash(&s, "jo", foreign_hash("$2y$", 4)).await;
+    let before = s.token.passwords().hashes();
+    s.login(&wrong_login("jo")).await;
+    assert_eq!(s.token.passwords().hashes(), before);
 }

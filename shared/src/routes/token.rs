@@ -146,6 +146,8 @@ impl TokenEndpoint {
             },
             Err(_) => None,
         };
+        // Kept for a possible rehash; it never leaves this function.
+        let password = grant.password.clone();
         let password_ok = self
             .passwords
             .verify(grant.password, user.as_ref().map(|u| &u.password_hash))
@@ -163,6 +165,9 @@ impl TokenEndpoint {
         {
             // The login stands; the stale count only makes a later lock come sooner.
             tracing::warn!(%error, "clearing a login counter failed");
+        }
+        if self.passwords.needs_rehash(&user.password_hash) {
+            self.upgrade_hash(&user, password).await;
         }
         let granted = grantable(grant.scope, &user_and_client_scopes(&user, client))?;
         // Sign first: it has no side effects, so nothing is stored for a token that
@@ -246,6 +251,39 @@ impl TokenEndpoint {
         }
         tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "refresh grant");
         Ok(token_response(issued, Some(refresh_token)))
+    }
+
+    /// Rehashes a just-verified password at the configured cost and `$2b$`, and stores
+    /// it only over the hash it replaces (a concurrent password change wins). One
+    /// extra hash on this login, none on later ones; a failure here never fails the
+    /// login.
+    async fn upgrade_hash(&self, user: &UserRecord, password: secrecy::SecretString) {
+        let upgraded = match self.passwords.hash(password).await {
+            Ok(hash) => hash,
+            Err(error) => {
+                tracing::warn!(%error, user_id = %user.user_id, "rehashing a password failed");
+                return;
+            }
+        };
+        let key = user.username.key();
+        match self
+            .store
+            .upgrade_password_hash(&key, &user.password_hash, &upgraded)
+            .await
+        {
+            Ok(true) => tracing::info!(
+                user_id = %user.user_id,
+                from_cost = user.password_hash.cost(),
+                to_cost = upgraded.cost(),
+                "password hash upgraded"
+            ),
+            Ok(false) => {
+                tracing::info!(user_id = %user.user_id, "password changed meanwhile; hash not upgraded")
+            }
+            Err(error) => {
+                tracing::warn!(%error, user_id = %user.user_id, "storing an upgraded hash failed")
+            }
+        }
     }
 
     /// Counts a failed login; from the threshold on, locks the name for a time that

@@ -32,6 +32,46 @@ pub async fn users(store: &dyn Store) {
         "first user untouched, display case kept"
     );
 
+    // A hash upgrade applies only over the hash it was computed from.
+    let upgraded =
+        PasswordHash::parse("$2b$05$abcdefghijklmnopqrstuuJ0WTqn7iXp1xcy2Hd8ITbjTg.VJ8bWq")
+            .expect("a valid fixture hash");
+    let stale = PasswordHash::parse("$2b$04$abcdefghijklmnopqrstuuJ0WTqn7iXp1xcy2Hd8ITbjTg.VJ8bWq")
+        .expect("a valid fixture hash");
+    assert!(
+        !store
+            .upgrade_password_hash("alice", &stale, &upgraded)
+            .await
+            .unwrap()
+    );
+    let original = store
+        .get_user("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert!(
+        store
+            .upgrade_password_hash("alice", &original, &upgraded)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .get_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        upgraded
+    );
+    assert!(
+        !store
+            .upgrade_password_hash("nobody", &original, &upgraded)
+            .await
+            .unwrap()
+    );
+
     store.set_disabled("alice", true).await.unwrap();
     assert!(store.get_user("alice").await.unwrap().unwrap().disabled);
     store.set_disabled("alice", false).await.unwrap();

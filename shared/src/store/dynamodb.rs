@@ -296,6 +296,32 @@ impl UserStore for DynamoDbStore {
             .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        username_key: &str,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(pk, pk_value)
+            .key(sk, sk_value)
+            .update_expression("SET password_hash = :upgraded")
+            .condition_expression("password_hash = :current")
+            .expression_attribute_values(":current", AttributeValue::S(current.as_str().into()))
+            .expression_attribute_values(":upgraded", AttributeValue::S(upgraded.as_str().into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(error) => Err(store_failure("UpdateItem", error)),
+        }
+    }
+
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError> {
         let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
         self.client

@@ -71,6 +71,21 @@ impl UserStore for MemoryStore {
         }
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        username_key: &str,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        match self.users().get_mut(username_key) {
+            Some(user) if user.password_hash == *current => {
+                user.password_hash = upgraded.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError> {
         self.users()
             .remove(username_key)

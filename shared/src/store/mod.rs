@@ -48,6 +48,15 @@ pub trait UserStore: Send + Sync {
     /// Reads a user by [`crate::users::Username::key`], strongly consistent.
     async fn get_user(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError>;
+    /// Replaces the password hash with an equivalent one (a rehash at a higher cost)
+    /// only if the stored hash is still `current`; `false` when it is not (the
+    /// password changed meanwhile) or the user is gone. Nothing else changes.
+    async fn upgrade_password_hash(
+        &self,
+        username_key: &str,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, StoreError>;
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError>;
 }
 
