@@ -118,6 +118,12 @@ async fn user_lifecycle_through_the_cli() {
     store.lock_login(&key, now + 600).await.unwrap();
     let unlock = authctl(&table, &["user", "unlock", "Zoe"], None);
     assert!(unlock.status.success(), "{}", text(&unlock));
+    let audit = String::from_utf8_lossy(&unlock.stderr);
+    assert!(
+        audit.contains(r#""audit_event":"account_unlocked""#)
+            && audit.contains(r#""username":"zoe""#),
+        "{audit}"
+    );
     assert_eq!(
         store.login_attempts(&key, now).await.unwrap(),
         shared::store::LoginAttempts::default()

@@ -4,6 +4,7 @@
 //! [`routes`] -> the domain modules ([`oauth`] parsing, [`passwords`], [`tokens`],
 //! [`store`]) -> [`http`], the one place where [`error::ApiError`] becomes a response.
 
+pub mod audit;
 pub mod clients;
 pub mod config;
 pub mod error;

@@ -14,6 +14,19 @@ const CAPPED_AT_INFO: [&str; 7] = [
     "hyper",
 ];
 
+/// For command-line tools: JSON lines on standard error (standard output is the
+/// command's own), audit events and warnings only.
+pub fn init_for_cli() {
+    let filter = tracing_subscriber::EnvFilter::new("warn,audit=info");
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_current_span(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Installs the JSON subscriber; `RUST_LOG` sets the filter (default `info`).
 pub fn init() {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -18,6 +18,7 @@ use http::StatusCode;
 use secrecy::SecretString;
 
 use super::Endpoint;
+use crate::audit::{self, AuditEvent, RequestOrigin, Subject};
 use crate::clients::{self, PresentedClient};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
@@ -60,11 +61,17 @@ impl RevokeEndpoint {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
-            tracing::info!(
-                family_id = %stored.record.family_id,
-                user_id = %stored.record.user_id,
-                client_id = %client.client_id,
-                "refresh token family revoked"
+            let subject = Subject {
+                user_id: Some(&stored.record.user_id),
+                username: Some(&stored.record.username_key),
+                client_id: Some(client.client_id.as_str()),
+            };
+            let origin = RequestOrigin::of(&request);
+            audit::record(
+                AuditEvent::TokenRevoked,
+                "family revoked",
+                &subject,
+                &origin,
             );
         }
         Ok(json_no_store(StatusCode::OK, &serde_json::json!({})))

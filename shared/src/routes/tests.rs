@@ -1549,3 +1549,113 @@ async fn foreign_2a_and_2y_hashes_are_rewritten_as_2b() {
     s.login(&wrong_login("jo")).await;
     assert_eq!(s.token.passwords().hashes(), before);
 }
+
+// ---- Audit events ----------------------------------------------------------------------
+
+fn from_origin(body: &str) -> http::Request<Bytes> {
+    let mut request = form_post(body);
+    request
+        .extensions_mut()
+        .insert(crate::audit::RequestOrigin {
+            source_ip: Some("198.51.100.7".into()),
+            user_agent: None,
+            request_id: Some("req-42".into()),
+        });
+    request
+        .headers_mut()
+        .insert("user-agent", "test-agent/1.0".parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn security_events_are_audited_with_who_where_and_outcome_and_no_secrets() {
+    let (lines, _guard) = crate::audit::capture::start();
+    let s = service().await;
+    let alice = s.store.get_user("alice").await.unwrap().unwrap();
+
+    let login = s.token.handle(from_origin(&right_login("alice"))).await;
+    let refresh_token = refresh_token_of(&json(&login));
+    s.token.handle(from_origin(&wrong_login("alice"))).await;
+    s.token
+        .handle(from_origin(&wrong_login("a name with spaces")))
+        .await;
+    for _ in 0..4 {
+        s.token.handle(from_origin(&wrong_login("alice"))).await;
+    }
+    s.token.handle(from_origin(&right_login("alice"))).await;
+    let rotated = s
+        .token
+        .handle(from_origin(&format!(
+            "grant_type=refresh_token&client_id=web-app&refresh_token={refresh_token}"
+        )))
+        .await;
+    assert_eq!(rotated.status(), 200);
+    s.token
+        .handle(from_origin(&format!(
+            "grant_type=refresh_token&client_id=web-app&refresh_token={refresh_token}"
+        )))
+        .await;
+    let endpoint = super::revoke::RevokeEndpoint::new(s.store.clone(), s.token.passwords().clone());
+    let mut revoke_request = from_origin(&format!(
+        "client_id=web-app&token={}",
+        refresh_token_of(&json(&rotated))
+    ));
+    *revoke_request.uri_mut() = "/revoke".parse().unwrap();
+    endpoint.handle(revoke_request).await;
+
+    let events = lines.audit();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["fields"]["audit_event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "login_success",
+            "login_failure",
+            "login_failure",
+            "login_failure",
+            "login_failure",
+            "login_failure",
+            "login_failure",
+            "account_locked",
+            "login_failure",
+            "refresh_reuse_detected",
+            "token_revoked",
+        ]
+    );
+    let success = &events[0]["fields"];
+    assert_eq!(success["outcome"], "success");
+    assert_eq!(success["user_id"], alice.user_id.as_str());
+    assert_eq!(success["username"], "alice");
+    assert_eq!(success["client_id"], "web-app");
+    assert_eq!(success["source_ip"], "198.51.100.7");
+    assert_eq!(success["user_agent"], "test-agent/1.0");
+    assert_eq!(success["request_id"], "req-42");
+    let failure = &events[1]["fields"];
+    assert_eq!(failure["outcome"], "invalid_grant");
+    assert_eq!(failure["user_id"], alice.user_id.as_str());
+    // A name that is not a valid username may be a mistyped password: not logged.
+    let odd_name = &events[2]["fields"];
+    assert!(odd_name.get("username").is_none() && odd_name.get("user_id").is_none());
+    assert_eq!(events[8]["fields"]["outcome"], "locked");
+    assert!(
+        events[7]["fields"]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("locked for 1 s")
+    );
+    assert_eq!(events[10]["fields"]["user_id"], alice.user_id.as_str());
+
+    let raw = lines.raw();
+    for secret in [
+        "correct horse",
+        "correct+horse",
+        "wrong-guess",
+        refresh_token.as_str(),
+        alice.password_hash.as_str(),
+        "$2b$",
+    ] {
+        assert!(!raw.contains(secret), "the log contains {secret:?}");
+    }
+}

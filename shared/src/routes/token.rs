@@ -12,6 +12,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::Endpoint;
+use crate::audit::{self, AuditEvent, RequestOrigin, Subject};
 use crate::clients::{self, ClientRecord, GrantType, PresentedClient};
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
@@ -74,9 +75,10 @@ impl TokenEndpoint {
                 "this client is not allowed to use this grant type",
             ));
         }
+        let origin = RequestOrigin::of(&request);
         match grant {
-            TokenRequest::Password(grant) => self.password_grant(&client, grant).await,
-            TokenRequest::RefreshToken(grant) => self.refresh_grant(&client, grant).await,
+            TokenRequest::Password(grant) => self.password_grant(&client, grant, &origin).await,
+            TokenRequest::RefreshToken(grant) => self.refresh_grant(&client, grant, &origin).await,
             TokenRequest::ClientCredentials { scope } => {
                 self.client_credentials_grant(&client, scope)
             }
@@ -122,12 +124,19 @@ impl TokenEndpoint {
         &self,
         client: &ClientRecord,
         grant: PasswordGrantRequest,
+        origin: &RequestOrigin,
     ) -> Result<HttpResponse, ApiError> {
         let now = crate::now_unix();
         let throttle_key = throttle::throttle_key(&grant.username);
+        let username = audit::loggable_username(&grant.username);
+        let mut subject = Subject {
+            user_id: None,
+            username: username.as_deref(),
+            client_id: Some(client.client_id.as_str()),
+        };
         let attempts = self.store.login_attempts(&throttle_key, now).await?;
         if let Some(retry_after_seconds) = self.throttle.locked_for(&attempts, now) {
-            tracing::info!(outcome = "locked", client_id = %client.client_id, "password grant refused without a password check");
+            audit::record(AuditEvent::LoginFailure, "locked", &subject, origin);
             return Err(ApiError::LoginLocked {
                 retry_after_seconds,
             });
@@ -155,11 +164,16 @@ impl TokenEndpoint {
         let user = match user {
             Some(user) if password_ok && !user.disabled => user,
             _ => {
-                tracing::info!(outcome = "failure", "password grant refused");
-                self.count_failure(&throttle_key, now).await?;
+                // One outcome for wrong password, unknown and disabled user: the log
+                // reader learns no more than the client did. user_id tells them apart.
+                subject.user_id = user.as_ref().map(|u| u.user_id.as_str());
+                audit::record(AuditEvent::LoginFailure, "invalid_grant", &subject, origin);
+                self.count_failure(&throttle_key, now, &subject, origin)
+                    .await?;
                 return Err(ApiError::InvalidGrant);
             }
         };
+        subject.user_id = Some(&user.user_id);
         if attempts.failures > 0
             && let Err(error) = self.store.clear_login_attempts(&throttle_key).await
         {
@@ -189,7 +203,7 @@ impl TokenEndpoint {
         } else {
             None
         };
-        tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "password grant");
+        audit::record(AuditEvent::LoginSuccess, "success", &subject, origin);
         Ok(token_response(issued, refresh_token))
     }
 
@@ -200,6 +214,7 @@ impl TokenEndpoint {
         &self,
         client: &ClientRecord,
         grant: RefreshGrantRequest,
+        origin: &RequestOrigin,
     ) -> Result<HttpResponse, ApiError> {
         let refused = ApiError::InvalidRefreshToken;
         let Some(token_hash) = refresh::presented_token_hash(&grant.refresh_token) else {
@@ -210,7 +225,7 @@ impl TokenEndpoint {
         };
         let old = stored.record;
         if stored.used {
-            self.revoke_family_after_reuse(&old).await;
+            self.revoke_family_after_reuse(&old, origin).await;
             return Err(refused);
         }
         let now = crate::now_unix();
@@ -243,7 +258,7 @@ impl TokenEndpoint {
         match self.store.rotate(&old, &successor).await {
             Ok(()) => {}
             Err(RotationError::AlreadyUsed) => {
-                self.revoke_family_after_reuse(&old).await;
+                self.revoke_family_after_reuse(&old, origin).await;
                 return Err(refused);
             }
             Err(RotationError::FamilyRevoked) => return Err(refused),
@@ -289,7 +304,13 @@ impl TokenEndpoint {
     /// Counts a failed login; from the threshold on, locks the name for a time that
     /// doubles with each failure. A store failure is a 503: failing open would let a
     /// guesser go uncounted.
-    async fn count_failure(&self, throttle_key: &str, now: i64) -> Result<(), ApiError> {
+    async fn count_failure(
+        &self,
+        throttle_key: &str,
+        now: i64,
+        subject: &Subject<'_>,
+        origin: &RequestOrigin,
+    ) -> Result<(), ApiError> {
         let memory = FAILURE_MEMORY_SECONDS + self.throttle.max_lock_seconds as i64;
         let failures = self
             .store
@@ -299,11 +320,8 @@ impl TokenEndpoint {
             self.store
                 .lock_login(throttle_key, now + seconds as i64)
                 .await?;
-            tracing::warn!(
-                failures,
-                lock_seconds = seconds,
-                "username locked after repeated login failures"
-            );
+            let outcome = format!("locked for {seconds} s after {failures} failures");
+            audit::record(AuditEvent::AccountLocked, &outcome, subject, origin);
         }
         Ok(())
     }
@@ -311,11 +329,17 @@ impl TokenEndpoint {
     /// Revokes the family of a reused token, retrying once. If the store still fails
     /// the client is refused all the same (the reused token is spent either way) and
     /// the failure is logged as an error for operators.
-    async fn revoke_family_after_reuse(&self, token: &RefreshTokenRecord) {
-        tracing::warn!(
-            family_id = %token.family_id,
-            user_id = %token.user_id,
-            "refresh token reuse detected; revoking its family"
+    async fn revoke_family_after_reuse(&self, token: &RefreshTokenRecord, origin: &RequestOrigin) {
+        let subject = Subject {
+            user_id: Some(&token.user_id),
+            username: Some(&token.username_key),
+            client_id: token.client_id.as_deref(),
+        };
+        audit::record(
+            AuditEvent::RefreshReuseDetected,
+            "family revoked",
+            &subject,
+            origin,
         );
         for _ in 0..2 {
             match self.store.revoke_family(&token.family_id).await {

@@ -240,6 +240,7 @@ enum KeysCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    shared::telemetry::init_for_cli();
     match run(Cli::parse().command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -382,6 +383,15 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
                 .clear_login_attempts(&key)
                 .await
                 .map_err(|e| e.to_string())?;
+            shared::audit::record(
+                shared::audit::AuditEvent::AccountUnlocked,
+                "unlocked by an administrator (authctl)",
+                &shared::audit::Subject {
+                    username: shared::audit::loggable_username(&name).as_deref(),
+                    ..Default::default()
+                },
+                &shared::audit::RequestOrigin::default(),
+            );
             println!("unlocked {name}");
             Ok(())
         }

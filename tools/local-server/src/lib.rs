@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::any;
 use secrecy::SecretString;
+use shared::audit::RequestOrigin;
 use shared::clients::{ClientId, ClientRecord, GrantType};
 use shared::config::ConfigError;
 use shared::error::ApiError;
@@ -137,8 +138,18 @@ fn router(routes: Vec<(&'static str, Arc<dyn Endpoint>)>) -> Router {
 }
 
 /// Collects the body (refusing more than the handlers accept) and calls the endpoint.
+/// The peer address stands in for API Gateway's source IP in audit events.
 async fn serve(endpoint: Arc<dyn Endpoint>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    parts.extensions.insert(RequestOrigin {
+        source_ip: peer,
+        user_agent: None,
+        request_id: Some(shared::random_token(9)),
+    });
     let response = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
         Ok(bytes) => {
             endpoint

@@ -98,5 +98,8 @@ async fn main() -> Result<(), String> {
             "Try: curl -s {base_url}/token -d grant_type=password -d client_id={PUBLIC_CLIENT_ID} -d username=demo -d password={password}"
         );
     }
+    // JSON log lines on stdout, audit events included, as in Lambda.
+    shared::telemetry::init();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).await.map_err(|e| e.to_string())
 }
