@@ -56,7 +56,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The binaries the end-to-end tests start, built one package at a time as
 # `cargo lambda watch` builds them, so that both reuse the same artifacts.
 step "Build the function binaries and authctl"
-for package in token users-me well-known authctl; do
+for package in token users-me well-known account authctl; do
   cargo build --locked --quiet -p "$package"
 done
 

@@ -107,6 +107,31 @@ async fn user_lifecycle_through_the_cli() {
             disabled
         );
     }
+    // `user set-password` replaces the hash (policy applies) and moves the generation on.
+    let weak = authctl(
+        &table,
+        &["user", "set-password", "zoe", "--bcrypt-cost", "10"],
+        Some("zoe-rocks-2026\n"),
+    );
+    assert!(!weak.status.success());
+    let set = authctl(
+        &table,
+        &["user", "set-password", "zoe", "--bcrypt-cost", "10"],
+        Some("an entirely new passphrase\n"),
+    );
+    assert!(set.status.success(), "{}", text(&set));
+    assert!(String::from_utf8_lossy(&set.stderr).contains(r#""audit_event":"password_changed""#));
+    let changed = store.get_user("zoe").await.unwrap().unwrap();
+    assert_eq!(changed.credential_generation, 1);
+    assert!(
+        hasher
+            .verify(
+                secrecy::SecretString::from("an entirely new passphrase".to_owned()),
+                Some(&changed.password_hash)
+            )
+            .await
+    );
+
     // A lock set by failed logins is lifted by `user unlock`.
     use shared::store::LoginAttemptStore;
     let key = shared::throttle::throttle_key("zoe");

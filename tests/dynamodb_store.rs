@@ -265,3 +265,44 @@ async fn fifty_concurrent_failed_logins_are_all_counted() {
         50
     );
 }
+
+/// Twenty concurrent self-service registrations of one name (in different cases):
+/// exactly one 201, every other one 409 `username_taken`, one user stored.
+#[tokio::test]
+async fn twenty_concurrent_registrations_of_one_name_make_exactly_one_user() {
+    let store = Arc::new(fresh_store("register-race").await);
+    let mut env = service_env(store.table_name());
+    env.insert("SELF_SERVICE_REGISTRATION".into(), "true".into());
+    let accounts =
+        Arc::new(shared::routes::account::account_function(&env, store.clone()).unwrap());
+    let attempts = (0..20).map(|i| {
+        let accounts = Arc::clone(&accounts);
+        tokio::spawn(async move {
+            let name = if i % 2 == 0 { "Racer" } else { "racer" };
+            let body =
+                format!(r#"{{"username":"{name}","password":"a fine long passphrase {i}"}}"#);
+            let request = http::Request::post("/users")
+                .header("content-type", "application/json")
+                .body(bytes::Bytes::from(body))
+                .unwrap();
+            let response = accounts.handle(request).await;
+            (response.status().as_u16(), response.body().clone())
+        })
+    });
+    let results = futures_join_all(attempts).await;
+    let created: Vec<_> = results
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .collect();
+    assert_eq!(created.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|(status, body)| *status == 201
+                || (*status == 409 && body.contains("username_taken"))),
+        "{results:?}"
+    );
+    let stored = store.get_user("racer").await.unwrap().unwrap();
+    let winner: serde_json::Value = serde_json::from_str(&created[0].1).unwrap();
+    assert_eq!(winner["username"], stored.username.as_str());
+}

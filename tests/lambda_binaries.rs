@@ -168,3 +168,40 @@ async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
     );
     assert_eq!(key_set["keys"][0]["kty"], "EC");
 }
+
+#[tokio::test]
+async fn the_account_binary_registers_users_when_switched_on() {
+    let store = fresh_store("bin-account").await;
+    let mut env = service_env(store.table_name());
+    env.insert("SELF_SERVICE_REGISTRATION".into(), "true".into());
+    let runtime = FakeRuntimeApi::start().await;
+    let _function = spawn_function(&function_binary("account"), &runtime, &env);
+    let body = br#"{"username":"from-lambda","password":"a fine long passphrase"}"#;
+    let register = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "POST",
+            path: "/users",
+            headers: &[("content-type", "application/json")],
+            body: Some(body),
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(register).await);
+    assert_eq!(response["statusCode"], 201, "{response}");
+    use shared::store::UserStore;
+    assert!(store.get_user("from-lambda").await.unwrap().is_some());
+    // Password change is off: its path is not found.
+    let change = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "POST",
+            path: "/users/me/password",
+            headers: &[("content-type", "application/json")],
+            body: Some(b"{}"),
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(change).await);
+    assert_eq!(response["statusCode"], 404, "{response}");
+}

@@ -26,6 +26,7 @@ async fn start_local_server_signing_with(algorithm: SigningAlgorithm) -> (String
         )],
         scopes: vec!["reports".into()],
         bcrypt_cost: 4,
+        self_service: true,
         algorithm,
     })
     .await
@@ -258,4 +259,54 @@ async fn client_authentication_over_http() {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
+}
+
+/// Self-service over HTTP (the local server with --self-service): register, log in,
+/// change the password, and the old refresh token is dead.
+#[tokio::test]
+async fn self_service_registration_and_password_change_over_http() {
+    let (base, client) = start_local_server().await;
+    let registered = client
+        .post(format!("{base}/users"))
+        .json(&serde_json::json!({"username": "newbie", "password": "a fine long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let login = client
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", local_server::PUBLIC_CLIENT_ID),
+            ("username", "newbie"),
+            ("password", "a fine long passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body = json_body_str(&login.text().await.unwrap());
+    let access_token = body["access_token"].as_str().unwrap();
+    let refresh_token = body["refresh_token"].as_str().unwrap();
+    let changed = client
+        .post(format!("{base}/users/me/password"))
+        .bearer_auth(access_token)
+        .json(&serde_json::json!({
+            "current_password": "a fine long passphrase",
+            "new_password": "an even finer passphrase"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    let refresh = client
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", local_server::PUBLIC_CLIENT_ID),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 400);
 }

@@ -81,6 +81,15 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+/// An on/off setting, off when unset: `true`/`1` or `false`/`0`.
+pub fn switch(env: &dyn Environment, name: &'static str) -> Result<bool, ConfigError> {
+    match read(env, name).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
 /// Settings every function shares: who we are and how strict to be.
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
@@ -98,11 +107,7 @@ pub struct ServiceSettings {
 
 impl ServiceSettings {
     pub fn from_env(env: &dyn Environment) -> Result<Self, ConfigError> {
-        let development_mode = match read(env, "AUTH_DEVELOPMENT_MODE").as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(_) => return Err(invalid("AUTH_DEVELOPMENT_MODE", "must be true or false")),
-        };
+        let development_mode = switch(env, "AUTH_DEVELOPMENT_MODE")?;
         let issuer = required(env, "AUTH_ISSUER")?;
         check_issuer(&issuer, development_mode)?;
         let audience = required(env, "AUTH_AUDIENCE")?;

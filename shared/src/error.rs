@@ -24,6 +24,17 @@ pub enum ApiError {
     /// revoked, already used, or whose user is gone or disabled.
     #[error("invalid_grant (refresh token)")]
     InvalidRefreshToken,
+    /// The current password given to change it is wrong (400 `invalid_grant`, the
+    /// RFC 6749 code for wrong resource-owner credentials).
+    #[error("invalid_grant (current password)")]
+    WrongCurrentPassword,
+    /// The request conflicts with what is stored (409): a taken username, a password
+    /// changed by someone else meanwhile.
+    #[error("{code}: {description}")]
+    Conflict {
+        code: &'static str,
+        description: &'static str,
+    },
     /// RFC 7009 §2.2.1 `unsupported_token_type`: access tokens cannot be revoked here.
     #[error("unsupported_token_type")]
     UnsupportedTokenType,

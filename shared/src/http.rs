@@ -71,6 +71,14 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             "invalid_grant",
             Some("the refresh token is invalid, expired or revoked"),
         ),
+        ApiError::WrongCurrentPassword => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            Some("the current password is incorrect"),
+        ),
+        ApiError::Conflict { code, description } => {
+            (StatusCode::CONFLICT, *code, Some(*description))
+        }
         ApiError::UnsupportedTokenType => (
             StatusCode::BAD_REQUEST,
             "unsupported_token_type",
@@ -253,6 +261,15 @@ mod tests {
         let cases = [
             (ApiError::InvalidGrant, 400, "invalid_grant"),
             (ApiError::InvalidRefreshToken, 400, "invalid_grant"),
+            (ApiError::WrongCurrentPassword, 400, "invalid_grant"),
+            (
+                ApiError::Conflict {
+                    code: "username_taken",
+                    description: "x",
+                },
+                409,
+                "username_taken",
+            ),
             (
                 ApiError::LoginLocked {
                     retry_after_seconds: 3,

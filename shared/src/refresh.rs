@@ -42,6 +42,9 @@ pub struct RefreshTokenRecord {
     pub idle_expires_at: i64,
     /// The family's absolute end; also the item's TTL.
     pub family_expires_at: i64,
+    /// The user's [`crate::users::UserRecord::credential_generation`] at login. A
+    /// password change moves the user's on, and every older family stops refreshing.
+    pub credential_generation: u32,
 }
 
 impl RefreshTokenRecord {
@@ -109,6 +112,7 @@ pub fn first_of_family(
         created_at: now,
         idle_expires_at: (now + lifetimes.idle_seconds).min(family_expires_at),
         family_expires_at,
+        credential_generation: 0,
     }
 }
 

@@ -55,6 +55,9 @@ pub struct UserRecord {
     pub scopes: Vec<String>,
     /// Seconds since the Unix epoch.
     pub created_at: i64,
+    /// Counts password changes. Refresh-token families remember the generation they
+    /// were issued under; a change revokes them all in the same write as the hash.
+    pub credential_generation: u32,
 }
 
 impl UserRecord {
@@ -69,6 +72,7 @@ impl UserRecord {
             disabled: false,
             scopes: Vec::new(),
             created_at: crate::now_unix(),
+            credential_generation: 0,
         }
     }
 

@@ -463,6 +463,14 @@ impl UserStore for UnavailableStore {
     async fn set_disabled(&self, _: &str, _: bool) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
     }
+    async fn change_password(
+        &self,
+        _: &str,
+        _: Option<&crate::passwords::PasswordHash>,
+        _: &crate::passwords::PasswordHash,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
     async fn upgrade_password_hash(
         &self,
         _: &str,
@@ -1658,4 +1666,249 @@ async fn security_events_are_audited_with_who_where_and_outcome_and_no_secrets()
     ] {
         assert!(!raw.contains(secret), "the log contains {secret:?}");
     }
+}
+
+// ---- Self-service accounts ------------------------------------------------------------
+
+fn json_post(path: &str, body: &str) -> http::Request<Bytes> {
+    http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(Bytes::from(body.to_owned()))
+        .unwrap()
+}
+
+impl Service {
+    /// The account function with both self-service switches as given.
+    fn accounts(&self, registration: bool, password_change: bool) -> super::EndpointsByPath {
+        let mut env = self.env.clone();
+        env.insert("SELF_SERVICE_REGISTRATION".into(), registration.to_string());
+        env.insert(
+            "SELF_SERVICE_PASSWORD_CHANGE".into(),
+            password_change.to_string(),
+        );
+        super::account::account_function(&env, self.store.clone()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn self_service_is_off_by_default() {
+    let s = service().await;
+    let accounts = super::account::account_function(&s.env, s.store.clone()).unwrap();
+    let register = accounts
+        .handle(json_post(
+            "/users",
+            r#"{"username":"kim","password":"a fine long passphrase"}"#,
+        ))
+        .await;
+    assert_oauth_error(&register, 404, "not_found");
+    let token = s.access_token("alice").await;
+    let mut change = json_post(
+        "/users/me/password",
+        r#"{"current_password":"correct horse battery","new_password":"another fine passphrase"}"#,
+    );
+    change
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    assert_oauth_error(&accounts.handle(change).await, 404, "not_found");
+    assert!(s.store.get_user("kim").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn registration_creates_a_user_who_can_log_in() {
+    let (lines, _guard) = crate::audit::capture::start();
+    let s = service().await;
+    let accounts = s.accounts(true, false);
+    let created = accounts
+        .handle(json_post(
+            "/users",
+            r#"{"username":"Kim.Lee","password":"a fine long passphrase","email":"kim@example.com","full_name":"Kim Lee"}"#,
+        ))
+        .await;
+    assert_eq!(created.status(), 201, "{}", created.body());
+    let profile = json(&created);
+    assert_eq!(profile["username"], "Kim.Lee");
+    assert_eq!(profile["email"], "kim@example.com");
+    assert!(profile.get("password_hash").is_none() && !created.body().contains("$2"));
+    let login = s
+        .login("grant_type=password&client_id=web-app&username=kim.lee&password=a+fine+long+passphrase")
+        .await;
+    assert_eq!(login.status(), 200);
+    let events = lines.audit();
+    assert_eq!(events[0]["fields"]["audit_event"], "user_registered");
+    assert_eq!(events[0]["fields"]["outcome"], "success");
+    assert_eq!(events[0]["fields"]["username"], "kim.lee");
+}
+
+#[tokio::test]
+async fn registration_refuses_taken_names_bad_input_and_weak_passwords() {
+    let s = service().await;
+    let accounts = s.accounts(true, false);
+    let register = |body: &'static str| accounts.handle(json_post("/users", body));
+    let taken = register(r#"{"username":"ALICE","password":"a fine long passphrase"}"#).await;
+    assert_oauth_error(&taken, 409, "username_taken");
+    let cases = [
+        (
+            r#"{"username":"has space","password":"a fine long passphrase"}"#,
+            "username",
+        ),
+        (
+            r#"{"username":"kim","password":"a fine long passphrase","email":"not-an-email"}"#,
+            "email",
+        ),
+        (
+            r#"{"username":"kim","password":"short"}"#,
+            "at least 8 characters",
+        ),
+        (
+            r#"{"username":"kim","password":"Password123"}"#,
+            "too common",
+        ),
+        (
+            r#"{"username":"kimberly","password":"kimberly-2026!"}"#,
+            "must not contain the username",
+        ),
+        (
+            r#"{"username":"kim","password":"a fine long passphrase","admin":true}"#,
+            "documented fields",
+        ),
+        (r#"{"username":"kim"}"#, "documented fields"),
+        (r#"["kim","a fine long passphrase"]"#, "documented fields"),
+        (
+            r#"{"username":"kim","password":"a fine long passphrase","full_name":"a\u0007b"}"#,
+            "control",
+        ),
+    ];
+    for (body, mentions) in cases {
+        let response = register(body).await;
+        assert_eq!(response.status(), 400, "{body}: {}", response.body());
+        assert_oauth_error(&response, 400, "invalid_request");
+        let description = json(&response)["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(description.contains(mentions), "{body}: {description}");
+        assert!(!description.contains("passphrase") && !description.contains("kimberly-2026"));
+    }
+    let mut as_form = form_post("username=kim&password=a+fine+long+passphrase");
+    *as_form.uri_mut() = "/users".parse().unwrap();
+    let as_form = accounts.handle(as_form).await;
+    assert_oauth_error(&as_form, 400, "invalid_request");
+    let get = accounts
+        .handle(http::Request::get("/users").body(Bytes::new()).unwrap())
+        .await;
+    assert_eq!(get.status(), 405);
+    assert!(
+        s.store.get_user("kim").await.unwrap().is_none(),
+        "nothing was written"
+    );
+}
+
+fn change_request(token: &str, current: &str, new: &str) -> http::Request<Bytes> {
+    let body = serde_json::json!({"current_password": current, "new_password": new}).to_string();
+    let mut request = json_post("/prod/users/me/password", &body);
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn a_password_change_revokes_every_refresh_token_of_the_user() {
+    let s = service().await;
+    let accounts = s.accounts(false, true);
+    let first = s.login_alice("").await;
+    let other_device = refresh_token_of(&s.login_alice("").await);
+    let token = first["access_token"].as_str().unwrap();
+    let changed = accounts
+        .handle(change_request(token, PASSWORD, "a brand new passphrase"))
+        .await;
+    assert_eq!(changed.status(), 204, "{}", changed.body());
+    // Every family issued before the change is dead, on every device.
+    assert_oauth_error(
+        &s.refresh(&refresh_token_of(&first), "").await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(&s.refresh(&other_device, "").await, 400, "invalid_grant");
+    // The old password is gone; the new one works, and its refresh tokens too.
+    assert_oauth_error(&s.login(&right_login("alice")).await, 400, "invalid_grant");
+    let fresh = s
+        .login(
+            "grant_type=password&client_id=web-app&username=alice&password=a+brand+new+passphrase",
+        )
+        .await;
+    assert_eq!(fresh.status(), 200);
+    assert_eq!(
+        s.refresh(&refresh_token_of(&json(&fresh)), "")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_a_token_and_a_good_new_one() {
+    let s = service().await;
+    let accounts = s.accounts(false, true);
+    let token = s.access_token("alice").await;
+    let wrong = accounts
+        .handle(change_request(&token, "not it", "a brand new passphrase"))
+        .await;
+    assert_oauth_error(&wrong, 400, "invalid_grant");
+    let weak = accounts
+        .handle(change_request(&token, PASSWORD, "password1"))
+        .await;
+    assert_oauth_error(&weak, 400, "invalid_request");
+    let mut no_token = change_request(&token, PASSWORD, "a brand new passphrase");
+    no_token.headers_mut().remove("authorization");
+    let no_token = accounts.handle(no_token).await;
+    assert_eq!(no_token.status(), 401);
+    assert!(
+        no_token.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer realm=")
+    );
+    // A machine's token is not a user's.
+    let machine = s
+        .token_with_basic(
+            &basic("backend", BACKEND_SECRET),
+            "grant_type=client_credentials",
+        )
+        .await;
+    let machine_token = json(&machine)["access_token"].as_str().unwrap().to_owned();
+    let refused = accounts
+        .handle(change_request(
+            &machine_token,
+            PASSWORD,
+            "a brand new passphrase",
+        ))
+        .await;
+    assert_oauth_error(&refused, 401, "invalid_token");
+    // Nothing changed.
+    assert_eq!(s.login(&right_login("alice")).await.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_towards_the_login_lock() {
+    let s = service().await;
+    let accounts = s.accounts(false, true);
+    let token = s.access_token("alice").await;
+    for _ in 0..5 {
+        accounts
+            .handle(change_request(&token, "a guess", "a brand new passphrase"))
+            .await;
+    }
+    let locked = accounts
+        .handle(change_request(&token, PASSWORD, "a brand new passphrase"))
+        .await;
+    assert_oauth_error(&locked, 400, "invalid_grant");
+    assert!(locked.headers().contains_key("retry-after"));
+    // The same lock holds at the token endpoint.
+    assert!(
+        s.login(&right_login("alice"))
+            .await
+            .headers()
+            .contains_key("retry-after")
+    );
 }

@@ -189,7 +189,7 @@ impl TokenEndpoint {
         let issued = self.issue_access_token(&user, client, &granted)?;
         let refresh_token = if client.allows(GrantType::RefreshToken) {
             let refresh_token = NewRefreshToken::generate();
-            let family = refresh::first_of_family(
+            let mut family = refresh::first_of_family(
                 &refresh_token,
                 &user.user_id,
                 &user.username.key(),
@@ -198,6 +198,7 @@ impl TokenEndpoint {
                 crate::now_unix(),
                 self.lifetimes,
             );
+            family.credential_generation = user.credential_generation;
             self.store.start_family(&family).await?;
             Some(refresh_token)
         } else {
@@ -234,8 +235,16 @@ impl TokenEndpoint {
         if stored.family_revoked || old.is_expired(now) || other_client {
             return Err(refused);
         }
+        // The same user (not a namesake), enabled, and no password change since the
+        // family began.
         let user = match self.store.get_user(&old.username_key).await? {
-            Some(user) if user.user_id == old.user_id && !user.disabled => user,
+            Some(user)
+                if user.user_id == old.user_id
+                    && !user.disabled
+                    && user.credential_generation == old.credential_generation =>
+            {
+                user
+            }
             _ => return Err(refused),
         };
         let family_scope = ScopeSet::parse(&old.scope).unwrap_or_default();

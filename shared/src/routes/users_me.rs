@@ -10,7 +10,6 @@ use super::Endpoint;
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
-use crate::oauth::{BearerCredentials, bearer_token, query_parameter_among};
 use crate::store::{Store, UserStore};
 use crate::tokens::TokenVerifier;
 
@@ -41,20 +40,7 @@ impl UsersMeEndpoint {
         if request.method() != Method::GET {
             return Err(ApiError::MethodNotAllowed { allow: "GET" });
         }
-        // RFC 6750 §2.3 tokens in the URI leak into logs; this server does not accept them.
-        if query_parameter_among(request.uri().query(), &["access_token"]).is_some() {
-            return Err(ApiError::invalid_request(
-                "access tokens are accepted only in the Authorization header",
-            ));
-        }
-        let token = match bearer_token(request.headers())? {
-            BearerCredentials::Absent => return Err(ApiError::MissingToken),
-            BearerCredentials::Token(token) => token,
-        };
-        let claims = self
-            .verifier
-            .verify(token)
-            .map_err(|e| ApiError::InvalidToken(e.description()))?;
+        let claims = super::bearer_claims(&request, &self.verifier)?;
         let not_active = ApiError::InvalidToken("the token's user no longer exists or is disabled");
         let Some(username_key) = claims.username.as_deref() else {
             return Err(ApiError::InvalidToken(

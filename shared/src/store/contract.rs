@@ -72,6 +72,40 @@ pub async fn users(store: &dyn Store) {
             .unwrap()
     );
 
+    // A password change replaces the hash and moves the generation on, only over the
+    // hash the caller verified.
+    let changed =
+        PasswordHash::parse("$2b$06$abcdefghijklmnopqrstuuJ0WTqn7iXp1xcy2Hd8ITbjTg.VJ8bWq")
+            .expect("a valid fixture hash");
+    assert_eq!(
+        store.change_password("alice", Some(&stale), &changed).await,
+        Err(StoreError::Conflict)
+    );
+    store
+        .change_password("alice", Some(&upgraded), &changed)
+        .await
+        .unwrap();
+    let after = store.get_user("alice").await.unwrap().unwrap();
+    assert_eq!(after.password_hash, changed);
+    assert_eq!(after.credential_generation, 1);
+    store
+        .change_password("alice", None, &upgraded)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .credential_generation,
+        2
+    );
+    assert_eq!(
+        store.change_password("nobody", None, &upgraded).await,
+        Err(StoreError::NotFound)
+    );
+
     store.set_disabled("alice", true).await.unwrap();
     assert!(store.get_user("alice").await.unwrap().unwrap().disabled);
     store.set_disabled("alice", false).await.unwrap();

@@ -200,6 +200,10 @@ fn to_item(user: &UserRecord) -> HashMap<String, AttributeValue> {
         AttributeValue::N(user.created_at.to_string()),
     );
     item.insert(
+        "credential_generation".into(),
+        AttributeValue::N(user.credential_generation.to_string()),
+    );
+    item.insert(
         "scopes".into(),
         AttributeValue::L(user.scopes.iter().map(|v| s(v)).collect()),
     );
@@ -247,7 +251,20 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<UserRecord, Store
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())
             .ok_or(StoreError::Corrupt("created_at"))?,
+        credential_generation: generation(item)?,
     })
+}
+
+/// `credential_generation`, 0 when absent (items written before it existed).
+fn generation(item: &HashMap<String, AttributeValue>) -> Result<u32, StoreError> {
+    match item.get("credential_generation") {
+        None => Ok(0),
+        Some(value) => value
+            .as_n()
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or(StoreError::Corrupt("credential_generation")),
+    }
 }
 
 #[async_trait]
@@ -294,6 +311,44 @@ impl UserStore for DynamoDbStore {
             .await
             .map(|_| ())
             .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+
+    async fn change_password(
+        &self,
+        username_key: &str,
+        expected_current: Option<&PasswordHash>,
+        new_hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(pk, pk_value)
+            .key(sk, sk_value)
+            .update_expression("SET password_hash = :new ADD credential_generation :one")
+            .expression_attribute_values(":new", AttributeValue::S(new_hash.as_str().into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        update = match expected_current {
+            Some(current) => update
+                .condition_expression("attribute_exists(pk) AND password_hash = :current")
+                .expression_attribute_values(
+                    ":current",
+                    AttributeValue::S(current.as_str().into()),
+                ),
+            None => update.condition_expression("attribute_exists(pk)"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            // Which condition failed: the user is gone, or the hash changed.
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => {
+                match self.get_user(username_key).await? {
+                    Some(_) => Err(StoreError::Conflict),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            Err(error) => Err(store_failure("UpdateItem", error)),
+        }
     }
 
     async fn upgrade_password_hash(
@@ -673,6 +728,10 @@ fn refresh_item(record: &RefreshTokenRecord) -> HashMap<String, AttributeValue> 
     item.insert("created_at".into(), n(record.created_at));
     item.insert("idle_expires_at".into(), n(record.idle_expires_at));
     item.insert(TTL_ATTRIBUTE.into(), n(record.family_expires_at));
+    item.insert(
+        "credential_generation".into(),
+        n(i64::from(record.credential_generation)),
+    );
     if let Some(client_id) = &record.client_id {
         item.insert("client_id".into(), s(client_id));
     }
@@ -705,6 +764,7 @@ fn refresh_from_item(
         created_at: number("created_at")?,
         idle_expires_at: number("idle_expires_at")?,
         family_expires_at: number(TTL_ATTRIBUTE)?,
+        credential_generation: generation(item)?,
     })
 }
 

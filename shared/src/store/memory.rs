@@ -71,6 +71,25 @@ impl UserStore for MemoryStore {
         }
     }
 
+    async fn change_password(
+        &self,
+        username_key: &str,
+        expected_current: Option<&PasswordHash>,
+        new_hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        match self.users().get_mut(username_key) {
+            None => Err(StoreError::NotFound),
+            Some(user) if expected_current.is_some_and(|h| *h != user.password_hash) => {
+                Err(StoreError::Conflict)
+            }
+            Some(user) => {
+                user.password_hash = new_hash.clone();
+                user.credential_generation = user.credential_generation.wrapping_add(1);
+                Ok(())
+            }
+        }
+    }
+
     async fn upgrade_password_hash(
         &self,
         username_key: &str,

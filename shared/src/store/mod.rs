@@ -34,6 +34,10 @@ pub enum StoreError {
     /// table, missing permissions, an invalid request. The detail is for logs only.
     #[error("the user store rejected the request: {0}")]
     Rejected(String),
+    /// A conditional update found the item changed since it was read (a password
+    /// changed by someone else in between); nothing was written.
+    #[error("the item changed meanwhile")]
+    Conflict,
     /// A stored item could not be read back (corrupt or written by something else).
     #[error("a stored user record is malformed: {0}")]
     Corrupt(&'static str),
@@ -48,6 +52,16 @@ pub trait UserStore: Send + Sync {
     /// Reads a user by [`crate::users::Username::key`], strongly consistent.
     async fn get_user(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError>;
+    /// Sets a new password hash and moves the user's credential generation on, in one
+    /// write, which ends every refresh-token family issued before. With
+    /// `expected_current`, only if the stored hash is still that one (else
+    /// [`StoreError::Conflict`]); a missing user is [`StoreError::NotFound`].
+    async fn change_password(
+        &self,
+        username_key: &str,
+        expected_current: Option<&PasswordHash>,
+        new_hash: &PasswordHash,
+    ) -> Result<(), StoreError>;
     /// Replaces the password hash with an equivalent one (a rehash at a higher cost)
     /// only if the stored hash is still `current`; `false` when it is not (the
     /// password changed meanwhile) or the user is gone. Nothing else changes.

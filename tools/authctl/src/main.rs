@@ -123,6 +123,17 @@ enum UserCommand {
         #[command(flatten)]
         table: TableArgs,
     },
+    /// Set a user's password (prompted for, or read from standard input); every
+    /// refresh token of the user stops working.
+    SetPassword {
+        username: String,
+        #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
+        bcrypt_cost: u32,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        table: TableArgs,
+    },
     /// Lift a login lock and forget the failed attempts of a username.
     Unlock {
         username: String,
@@ -372,6 +383,45 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             username: name,
             table,
         } => set_disabled(&name, &table, false).await,
+        UserCommand::SetPassword {
+            username: name,
+            bcrypt_cost,
+            policy,
+            table,
+        } => {
+            let name = username(&name)?;
+            let password = read_new_password(&policy.policy()?, name.as_str())?;
+            let hash = secret_hasher(bcrypt_cost)?
+                .hash(password)
+                .await
+                .map_err(|e| e.to_string())?;
+            let store = store(&table).await;
+            store
+                .change_password(&name.key(), None, &hash)
+                .await
+                .map_err(|e| describe(e, name.as_str()))?;
+            let user_id = store
+                .get_user(&name.key())
+                .await
+                .ok()
+                .flatten()
+                .map(|u| u.user_id);
+            shared::audit::record(
+                shared::audit::AuditEvent::PasswordChanged,
+                "set by an administrator (authctl); refresh tokens revoked",
+                &shared::audit::Subject {
+                    user_id: user_id.as_deref(),
+                    username: Some(&name.key()),
+                    client_id: None,
+                },
+                &shared::audit::RequestOrigin::default(),
+            );
+            println!(
+                "set the password of {}; its refresh tokens are revoked",
+                name.as_str()
+            );
+            Ok(())
+        }
         UserCommand::Unlock {
             username: name,
             table,

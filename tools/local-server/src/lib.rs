@@ -41,6 +41,8 @@ pub struct LocalOptions {
     /// Scopes every seeded user and client may have.
     pub scopes: Vec<String>,
     pub bcrypt_cost: u32,
+    /// Switches on self-service registration and password change.
+    pub self_service: bool,
     /// ES256 by default; RS256 to try API Gateway's JWT authorizer, which verifies
     /// RSA signatures only.
     pub algorithm: SigningAlgorithm,
@@ -58,6 +60,14 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
         ("AUTH_AUDIENCE", options.base_url.clone()),
         ("AUTH_DEVELOPMENT_MODE", "true".to_owned()),
         ("BCRYPT_COST", options.bcrypt_cost.to_string()),
+        (
+            "SELF_SERVICE_REGISTRATION",
+            options.self_service.to_string(),
+        ),
+        (
+            "SELF_SERVICE_PASSWORD_CHANGE",
+            options.self_service.to_string(),
+        ),
     ]
     .into_iter()
     .chain(key.environment())
@@ -113,6 +123,9 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
             .map_err(|e| format!("{}: {e}", client.client_id))?;
     }
     let passwords = token.passwords().clone();
+    let accounts: Arc<dyn Endpoint> = Arc::new(
+        shared::routes::account::account_function(&env, Arc::clone(&store)).map_err(describe)?,
+    );
     let well_known = Arc::new(WellKnownEndpoint::from_env(&env).map_err(describe)?);
     Ok(router(vec![
         ("/token", Arc::new(token)),
@@ -121,6 +134,8 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
             Arc::new(RevokeEndpoint::new(Arc::clone(&store), passwords)),
         ),
         ("/users/me", Arc::new(users_me)),
+        ("/users", Arc::clone(&accounts)),
+        ("/users/me/password", accounts),
         ("/.well-known/{*document}", well_known),
     ]))
 }

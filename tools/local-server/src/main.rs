@@ -30,6 +30,10 @@ struct Args {
     /// JWT authorizer verifies).
     #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
     algorithm: String,
+    /// Switch on self-service registration (POST /users) and password change
+    /// (POST /users/me/password), both off by default as in production.
+    #[arg(long)]
+    self_service: bool,
     /// bcrypt cost (10 keeps local logins quick; production defaults to 12).
     #[arg(long, default_value_t = 10)]
     bcrypt_cost: u32,
@@ -78,6 +82,7 @@ async fn main() -> Result<(), String> {
         confidential_clients,
         scopes: args.scopes,
         bcrypt_cost: args.bcrypt_cost,
+        self_service: args.self_service,
         algorithm: if args.algorithm == "RS256" {
             SigningAlgorithm::Rs256
         } else {
@@ -91,6 +96,9 @@ async fn main() -> Result<(), String> {
     println!(
         "  POST /token, POST /revoke, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
     );
+    if args.self_service {
+        println!("  POST /users, POST /users/me/password (self-service is on)");
+    }
     println!("Public client: client_id '{PUBLIC_CLIENT_ID}' (password and refresh_token grants)");
     if let Some(password) = demo_password {
         println!("Demo user: username 'demo', password '{password}'");
