@@ -111,9 +111,10 @@ async fn user_lifecycle_through_the_cli() {
     let weak = authctl(
         &table,
         &["user", "set-password", "zoe", "--bcrypt-cost", "10"],
-        Some("zoe-rocks-2026\n"),
+        Some("iloveyou2\n"),
     );
     assert!(!weak.status.success());
+    assert!(text(&weak).contains("too common"), "{}", text(&weak));
     let set = authctl(
         &table,
         &["user", "set-password", "zoe", "--bcrypt-cost", "10"],
@@ -137,10 +138,10 @@ async fn user_lifecycle_through_the_cli() {
     let key = shared::throttle::throttle_key("zoe");
     let now = shared::now_unix();
     store
-        .record_login_failure(&key, now, now + 600)
+        .begin_login_attempt(&key, now, now + 600)
         .await
         .unwrap();
-    store.lock_login(&key, now + 600).await.unwrap();
+    assert!(store.claim_lock(&key, now, now + 600).await.unwrap());
     let unlock = authctl(&table, &["user", "unlock", "Zoe"], None);
     assert!(unlock.status.success(), "{}", text(&unlock));
     let audit = String::from_utf8_lossy(&unlock.stderr);
@@ -189,8 +190,8 @@ async fn weak_passwords_and_low_costs_are_refused() {
     assert!(text(&common).contains("too common"), "{}", text(&common));
     let own_name = authctl(
         &table,
-        &["user", "add", "yan", "--bcrypt-cost", "10"],
-        Some("yan-is-great-2026\n"),
+        &["user", "add", "yannick", "--bcrypt-cost", "10"],
+        Some("Yannick-is-great-2026\n"),
     );
     assert!(
         text(&own_name).contains("must not contain the username"),

@@ -220,20 +220,23 @@ async fn fifty_concurrent_failed_logins_are_all_counted() {
     let failures = (0..50).map(|_| {
         let store = Arc::clone(&store);
         let key = key.clone();
-        tokio::spawn(async move { store.record_login_failure(&key, now, now + 60).await })
+        tokio::spawn(async move { store.begin_login_attempt(&key, now, now + 60).await })
     });
     let mut counts: Vec<u32> = futures_join_all(failures)
         .await
         .into_iter()
-        .map(Result::unwrap)
+        .map(|admission| match admission.unwrap() {
+            shared::store::AttemptAdmission::Counted(n) => n,
+            other => panic!("{other:?}"),
+        })
         .collect();
     counts.sort();
     assert_eq!(
         counts,
         (1..=50).collect::<Vec<_>>(),
-        "each failure saw its own count"
+        "each attempt saw its own count"
     );
-    assert_eq!(store.login_attempts(&key, now).await.unwrap().failures, 50);
+    assert_eq!(store.login_attempts(&key, now).await.unwrap().attempts, 50);
 
     // Through the endpoint, with a threshold above fifty so that none is refused early.
     let mut env = service_env(store.table_name());
@@ -260,7 +263,7 @@ async fn fifty_concurrent_failed_logins_are_all_counted() {
         .login_attempts(&key, shared::now_unix())
         .await
         .unwrap()
-        .failures;
+        .attempts;
     // None lost. (An ADD whose attempt timed out after the server applied it is
     // retried by the SDK and counts twice: 50 bcrypt runs on two cores can delay the
     // local server past the 1 s attempt timeout. Erring high only locks sooner.)
@@ -306,4 +309,35 @@ async fn twenty_concurrent_registrations_of_one_name_make_exactly_one_user() {
     let stored = store.get_user("racer").await.unwrap().unwrap();
     let winner: serde_json::Value = serde_json::from_str(&created[0].1).unwrap();
     assert_eq!(winner["username"], stored.username.as_str());
+}
+
+/// The burst the lock must stop, on DynamoDB: fifty parallel wrong guesses with the
+/// default threshold of five reach bcrypt at most five times.
+#[tokio::test]
+async fn a_burst_of_fifty_guesses_reaches_bcrypt_at_most_five_times() {
+    let store = Arc::new(fresh_store("throttle-burst").await);
+    add_user(store.as_ref(), "burst").await;
+    let env = service_env(store.table_name());
+    let endpoint = Arc::new(TokenEndpoint::from_env(&env, store.clone()).unwrap());
+    let before = endpoint.passwords().verifications();
+    let guesses = (0..50).map(|i| {
+        let endpoint = Arc::clone(&endpoint);
+        tokio::spawn(async move {
+            let body = format!(
+                "grant_type=password&client_id={CLIENT_ID}&username=burst&password=wrong-{i}"
+            );
+            let request = http::Request::post("/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(bytes::Bytes::from(body))
+                .unwrap();
+            endpoint.handle(request).await.status()
+        })
+    });
+    let statuses = futures_join_all(guesses).await;
+    assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
+    let checked = endpoint.passwords().verifications() - before;
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} guesses reached bcrypt"
+    );
 }

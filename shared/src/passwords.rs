@@ -92,6 +92,13 @@ pub fn check_hashable(password: &SecretString) -> Result<(), PasswordError> {
     }
 }
 
+/// How much longer a bcrypt run at cost `to` takes than the `took` one at cost `from`:
+/// each step doubles the work.
+pub fn cost_padding(took: std::time::Duration, from: u32, to: u32) -> std::time::Duration {
+    let steps = to.saturating_sub(from).min(20);
+    took.saturating_mul((1u32 << steps) - 1)
+}
+
 /// Hashes and verifies passwords at one configured cost.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -151,6 +158,8 @@ impl PasswordHasher {
             None => (self.dummy_hash.clone(), false),
         };
         self.verifications.fetch_add(1, Ordering::Relaxed);
+        let stored_cost = hash.cost();
+        let started = std::time::Instant::now();
         let matched = tokio::task::spawn_blocking(move || {
             // Over-long input is cut to the limit only so that the work is the same; it
             // can never match because `can_match` is false.
@@ -160,6 +169,12 @@ impl PasswordHasher {
         })
         .await
         .unwrap_or(false);
+        // A hash of lower cost (imported, or made before BCRYPT_COST was raised) is
+        // verified faster than the dummy hash of an unknown user: wait out the
+        // difference, so that timing does not single out such accounts.
+        if stored_cost < self.cost {
+            tokio::time::sleep(cost_padding(started.elapsed(), stored_cost, self.cost)).await;
+        }
         matched && can_match
     }
 
@@ -284,6 +299,20 @@ mod tests {
                 "{prefix}"
             );
         }
+    }
+
+    #[test]
+    fn lower_cost_verifications_are_padded_to_the_configured_cost() {
+        use std::time::Duration;
+        let ms = Duration::from_millis;
+        assert_eq!(
+            cost_padding(ms(60), 10, 12),
+            ms(180),
+            "60 ms at 10 is 240 ms at 12"
+        );
+        assert_eq!(cost_padding(ms(60), 12, 12), ms(0));
+        assert_eq!(cost_padding(ms(60), 13, 12), ms(0));
+        assert!(cost_padding(ms(1), 4, 31) <= ms(1 << 20));
     }
 
     #[test]

@@ -31,8 +31,14 @@ pub fn init_for_cli() {
 pub fn init() {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    for target in CAPPED_AT_INFO {
-        if let Ok(directive) = format!("{target}=info").parse() {
+    // Capped crates stay at info; audit events are always written, whatever
+    // RUST_LOG says.
+    for directive in CAPPED_AT_INFO
+        .iter()
+        .map(|target| format!("{target}=info"))
+        .chain(["audit=info".to_owned()])
+    {
+        if let Ok(directive) = directive.parse() {
             filter = filter.add_directive(directive);
         }
     }

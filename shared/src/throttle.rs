@@ -1,8 +1,11 @@
-//! Throttling of failed logins (OWASP ASVS V2.2.1, RFC 9700 §2.4): consecutive
-//! failures are counted per username; from the threshold on, each failure locks the
-//! name for a time that doubles, up to a maximum. During a lock the token endpoint
-//! refuses without verifying the password, so guessing costs us nothing and gains the
-//! guesser nothing.
+//! Throttling of failed logins (OWASP ASVS V2.2.1, RFC 9700 §2.4): attempts are
+//! counted per username, each before its password is checked, and a success clears
+//! the count; the attempt that reaches the threshold claims a lock before its own
+//! password check, and each later one a lock twice as long, up to a maximum. During a
+//! lock the password is not checked, so guessing costs us nothing and gains the
+//! guesser nothing. Counting and claiming before bcrypt is what stops a burst: of any
+//! number of parallel guesses, only those below the threshold and the one that claims
+//! the lock reach bcrypt.
 //!
 //! Counters are keyed by a hash of the case-folded name as typed, whether or not such
 //! a user exists: an unknown name is throttled exactly like a known one, so the lock
@@ -10,7 +13,8 @@
 
 use aws_lc_rs::digest::{SHA256, digest};
 
-use crate::store::LoginAttempts;
+use crate::error::ApiError;
+use crate::store::{AttemptAdmission, LoginAttemptStore};
 
 /// How long failures are remembered after the last one (the counter item's TTL).
 pub const FAILURE_MEMORY_SECONDS: i64 = 24 * 60 * 60;
@@ -48,10 +52,62 @@ impl LoginThrottle {
             .unwrap_or(u64::MAX);
         Some(doubled.min(self.max_lock_seconds))
     }
+}
 
-    /// Seconds the name stays locked at `now`, if it is locked.
-    pub fn locked_for(&self, attempts: &LoginAttempts, now: i64) -> Option<u64> {
-        (attempts.locked_until > now).then(|| (attempts.locked_until - now) as u64)
+/// An attempt that may check its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    /// Attempts since the last success, this one included.
+    pub attempts: u32,
+    /// The lock this attempt claimed (it reached the threshold). It stays if the
+    /// password is wrong and is cleared with the counter if it is right.
+    pub lock_seconds: Option<u64>,
+}
+
+/// Counts an attempt on `key` and, at or past the threshold, claims the lock before
+/// the password is checked. A locked name, or a lock claimed by a parallel attempt,
+/// is [`ApiError::LoginLocked`]. A store failure is a 503: failing open would let
+/// guesses go uncounted.
+pub async fn admit(
+    store: &dyn LoginAttemptStore,
+    throttle: &LoginThrottle,
+    key: &str,
+) -> Result<Admitted, ApiError> {
+    let now = crate::now_unix();
+    let memory = FAILURE_MEMORY_SECONDS + throttle.max_lock_seconds as i64;
+    let attempts = match store.begin_login_attempt(key, now, now + memory).await? {
+        AttemptAdmission::Locked { until } => return Err(locked(until, now)),
+        AttemptAdmission::Counted(attempts) => attempts,
+    };
+    let Some(seconds) = throttle.lock_seconds(attempts) else {
+        return Ok(Admitted {
+            attempts,
+            lock_seconds: None,
+        });
+    };
+    // Times are whole seconds: one more makes the lock last at least its length.
+    if store.claim_lock(key, now, now + seconds as i64 + 1).await? {
+        Ok(Admitted {
+            attempts,
+            lock_seconds: Some(seconds),
+        })
+    } else {
+        let current = store.login_attempts(key, now).await?;
+        Err(locked(current.locked_until, now))
+    }
+}
+
+/// Clears the counter after a successful login. A failure is logged, not returned:
+/// the login stands, and a stale count only makes a later lock come sooner.
+pub async fn succeeded(store: &dyn LoginAttemptStore, key: &str) {
+    if let Err(error) = store.clear_login_attempts(key).await {
+        tracing::warn!(%error, "clearing a login counter failed");
+    }
+}
+
+fn locked(until: i64, now: i64) -> ApiError {
+    ApiError::LoginLocked {
+        retry_after_seconds: (until - now).max(1) as u64,
     }
 }
 
@@ -87,17 +143,11 @@ mod tests {
         assert_eq!(throttle_key("Alice"), throttle_key("alice"));
         assert_ne!(throttle_key("alice"), throttle_key("alice2"));
         assert_eq!(throttle_key("alice").len(), 64);
-        assert!(!throttle_key("hunter2-typed-as-name").contains("hunter2"));
-    }
-
-    #[test]
-    fn a_lock_lasts_until_its_end() {
-        let throttle = LoginThrottle::default();
-        let attempts = LoginAttempts {
-            failures: 5,
-            locked_until: 1_000,
-        };
-        assert_eq!(throttle.locked_for(&attempts, 999), Some(1));
-        assert_eq!(throttle.locked_for(&attempts, 1_000), None);
+        assert_ne!(throttle_key("hunter2"), "hunter2");
+        assert!(
+            throttle_key("hunter2")
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+        );
     }
 }

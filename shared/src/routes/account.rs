@@ -30,7 +30,7 @@ use crate::oauth::MAX_BODY_BYTES;
 use crate::password_policy::PasswordPolicy;
 use crate::passwords::PasswordHasher;
 use crate::store::{Store, StoreError};
-use crate::throttle::{self, FAILURE_MEMORY_SECONDS, LoginThrottle};
+use crate::throttle::{self, LoginThrottle};
 use crate::tokens::TokenVerifier;
 use crate::users::{UserRecord, Username, is_plausible_email};
 
@@ -181,6 +181,11 @@ impl RegistrationEndpoint {
         match self.settings.store.create_user(&user).await {
             Ok(()) => {}
             Err(StoreError::AlreadyExists) => {
+                // The id in `subject` belongs to a user that was never created.
+                let subject = Subject {
+                    user_id: None,
+                    ..subject
+                };
                 audit::record(
                     AuditEvent::UserRegistered,
                     "username_taken",
@@ -241,7 +246,6 @@ impl PasswordChangeEndpoint {
         };
         let change: PasswordChange = json_post(&request)?;
         let settings = &self.settings;
-        let now = crate::now_unix();
         let throttle_key = throttle::throttle_key(&username_key);
         let origin = RequestOrigin::of(&request);
         let subject = Subject {
@@ -249,13 +253,6 @@ impl PasswordChangeEndpoint {
             username: Some(&username_key),
             client_id: claims.client_id.as_deref(),
         };
-        let attempts = settings.store.login_attempts(&throttle_key, now).await?;
-        if let Some(retry_after_seconds) = settings.throttle.locked_for(&attempts, now) {
-            audit::record(AuditEvent::PasswordChanged, "locked", &subject, &origin);
-            return Err(ApiError::LoginLocked {
-                retry_after_seconds,
-            });
-        }
         let user = match settings.store.get_user(&username_key).await? {
             Some(user) if user.user_id == claims.sub && !user.disabled => user,
             _ => {
@@ -264,6 +261,16 @@ impl PasswordChangeEndpoint {
                 ));
             }
         };
+        let admitted =
+            match throttle::admit(&*settings.store, &settings.throttle, &throttle_key).await {
+                Ok(admitted) => admitted,
+                Err(error) => {
+                    if matches!(error, ApiError::LoginLocked { .. }) {
+                        audit::record(AuditEvent::PasswordChanged, "locked", &subject, &origin);
+                    }
+                    return Err(error);
+                }
+            };
         if !settings
             .passwords
             .verify(change.current_password, Some(&user.password_hash))
@@ -275,21 +282,16 @@ impl PasswordChangeEndpoint {
                 &subject,
                 &origin,
             );
-            let memory = FAILURE_MEMORY_SECONDS + settings.throttle.max_lock_seconds as i64;
-            let failures = settings
-                .store
-                .record_login_failure(&throttle_key, now, now + memory)
-                .await?;
-            if let Some(seconds) = settings.throttle.lock_seconds(failures) {
-                settings
-                    .store
-                    .lock_login(&throttle_key, now + seconds as i64)
-                    .await?;
-                let outcome = format!("locked for {seconds} s after {failures} failures");
+            if let Some(seconds) = admitted.lock_seconds {
+                let outcome = format!(
+                    "locked for {seconds} s after {} failed attempts",
+                    admitted.attempts
+                );
                 audit::record(AuditEvent::AccountLocked, &outcome, &subject, &origin);
             }
             return Err(ApiError::WrongCurrentPassword);
         }
+        throttle::succeeded(&*settings.store, &throttle_key).await;
         settings
             .policy
             .check(&change.new_password, user.username.as_str())
@@ -317,11 +319,6 @@ impl PasswordChangeEndpoint {
                 ));
             }
             Err(error) => return Err(error.into()),
-        }
-        if attempts.failures > 0
-            && let Err(error) = settings.store.clear_login_attempts(&throttle_key).await
-        {
-            tracing::warn!(%error, "clearing a login counter failed");
         }
         audit::record(
             AuditEvent::PasswordChanged,

@@ -21,7 +21,7 @@ use crate::oauth::{PasswordGrantRequest, RefreshGrantRequest, ScopeSet, TokenReq
 use crate::passwords::PasswordHasher;
 use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
 use crate::store::{RotationError, Store, StoreError};
-use crate::throttle::{self, FAILURE_MEMORY_SECONDS, LoginThrottle};
+use crate::throttle::{self, LoginThrottle};
 use crate::tokens::{IssuedToken, TokenSigner};
 use crate::users::{UserRecord, Username};
 
@@ -126,21 +126,21 @@ impl TokenEndpoint {
         grant: PasswordGrantRequest,
         origin: &RequestOrigin,
     ) -> Result<HttpResponse, ApiError> {
-        let now = crate::now_unix();
         let throttle_key = throttle::throttle_key(&grant.username);
-        let username = audit::loggable_username(&grant.username);
         let mut subject = Subject {
             user_id: None,
-            username: username.as_deref(),
+            username: None,
             client_id: Some(client.client_id.as_str()),
         };
-        let attempts = self.store.login_attempts(&throttle_key, now).await?;
-        if let Some(retry_after_seconds) = self.throttle.locked_for(&attempts, now) {
-            audit::record(AuditEvent::LoginFailure, "locked", &subject, origin);
-            return Err(ApiError::LoginLocked {
-                retry_after_seconds,
-            });
-        }
+        let admitted = match throttle::admit(&*self.store, &self.throttle, &throttle_key).await {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                if matches!(error, ApiError::LoginLocked { .. }) {
+                    audit::record(AuditEvent::LoginFailure, "locked", &subject, origin);
+                }
+                return Err(error);
+            }
+        };
         // A name that breaks the rules cannot exist; it still costs one bcrypt run.
         let user = match Username::parse(&grant.username) {
             Ok(name) => match self.store.get_user(&name.key()).await {
@@ -155,6 +155,7 @@ impl TokenEndpoint {
             },
             Err(_) => None,
         };
+        let user_key = user.as_ref().map(|u| u.username.key()).unwrap_or_default();
         // Kept for a possible rehash; it never leaves this function.
         let password = grant.password.clone();
         let password_ok = self
@@ -165,21 +166,27 @@ impl TokenEndpoint {
             Some(user) if password_ok && !user.disabled => user,
             _ => {
                 // One outcome for wrong password, unknown and disabled user: the log
-                // reader learns no more than the client did. user_id tells them apart.
-                subject.user_id = user.as_ref().map(|u| u.user_id.as_str());
+                // reader learns no more than the client did; user_id tells them
+                // apart. A name is logged only when such a user exists: an unknown
+                // "name" may be a password typed into the wrong field.
+                if let Some(user) = &user {
+                    subject.user_id = Some(&user.user_id);
+                    subject.username = Some(&user_key);
+                }
                 audit::record(AuditEvent::LoginFailure, "invalid_grant", &subject, origin);
-                self.count_failure(&throttle_key, now, &subject, origin)
-                    .await?;
+                if let Some(seconds) = admitted.lock_seconds {
+                    let outcome = format!(
+                        "locked for {seconds} s after {} failed attempts",
+                        admitted.attempts
+                    );
+                    audit::record(AuditEvent::AccountLocked, &outcome, &subject, origin);
+                }
                 return Err(ApiError::InvalidGrant);
             }
         };
         subject.user_id = Some(&user.user_id);
-        if attempts.failures > 0
-            && let Err(error) = self.store.clear_login_attempts(&throttle_key).await
-        {
-            // The login stands; the stale count only makes a later lock come sooner.
-            tracing::warn!(%error, "clearing a login counter failed");
-        }
+        subject.username = Some(&user_key);
+        throttle::succeeded(&*self.store, &throttle_key).await;
         if self.passwords.needs_rehash(&user.password_hash) {
             self.upgrade_hash(&user, password).await;
         }
@@ -308,31 +315,6 @@ impl TokenEndpoint {
                 tracing::warn!(%error, user_id = %user.user_id, "storing an upgraded hash failed")
             }
         }
-    }
-
-    /// Counts a failed login; from the threshold on, locks the name for a time that
-    /// doubles with each failure. A store failure is a 503: failing open would let a
-    /// guesser go uncounted.
-    async fn count_failure(
-        &self,
-        throttle_key: &str,
-        now: i64,
-        subject: &Subject<'_>,
-        origin: &RequestOrigin,
-    ) -> Result<(), ApiError> {
-        let memory = FAILURE_MEMORY_SECONDS + self.throttle.max_lock_seconds as i64;
-        let failures = self
-            .store
-            .record_login_failure(throttle_key, now, now + memory)
-            .await?;
-        if let Some(seconds) = self.throttle.lock_seconds(failures) {
-            self.store
-                .lock_login(throttle_key, now + seconds as i64)
-                .await?;
-            let outcome = format!("locked for {seconds} s after {failures} failures");
-            audit::record(AuditEvent::AccountLocked, &outcome, subject, origin);
-        }
-        Ok(())
     }
 
     /// Revokes the family of a reused token, retrying once. If the store still fails

@@ -3,7 +3,7 @@
 //! against the local server. One definition keeps the two from drifting apart.
 //! (Built only for tests and with the `test-support` feature.)
 
-use super::{LoginAttempts, RotationError, Store, StoreError};
+use super::{AttemptAdmission, LoginAttempts, RotationError, Store, StoreError};
 use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::passwords::PasswordHash;
 use crate::refresh::{NewRefreshToken, RefreshLifetimes, RefreshTokenRecord, first_of_family};
@@ -105,6 +105,19 @@ pub async fn users(store: &dyn Store) {
         store.change_password("nobody", None, &upgraded).await,
         Err(StoreError::NotFound)
     );
+    // A disabled user cannot change their own password; an administrator can.
+    store.set_disabled("alice", true).await.unwrap();
+    assert_eq!(
+        store
+            .change_password("alice", Some(&upgraded), &changed)
+            .await,
+        Err(StoreError::NotFound)
+    );
+    store
+        .change_password("alice", None, &changed)
+        .await
+        .unwrap();
+    store.set_disabled("alice", false).await.unwrap();
 
     store.set_disabled("alice", true).await.unwrap();
     assert!(store.get_user("alice").await.unwrap().unwrap().disabled);
@@ -124,8 +137,8 @@ pub async fn users(store: &dyn Store) {
     );
 }
 
-/// Login counters: failures count up from one, a lock only ever moves later, an
-/// expired counter starts again, clearing forgets everything.
+/// Login counters: attempts count up from one; a lock is claimed once and stops the
+/// counting while in force; an expired counter starts again; clearing forgets all.
 pub async fn login_attempts(store: &dyn Store) {
     let now = 1_700_000_000;
     let key = "a".repeat(64);
@@ -134,22 +147,43 @@ pub async fn login_attempts(store: &dyn Store) {
         LoginAttempts::default()
     );
     for expected in 1..=3 {
-        let count = store
-            .record_login_failure(&key, now, now + 100)
-            .await
-            .unwrap();
-        assert_eq!(count, expected);
+        assert_eq!(
+            store
+                .begin_login_attempt(&key, now, now + 100)
+                .await
+                .unwrap(),
+            AttemptAdmission::Counted(expected)
+        );
     }
-    store.lock_login(&key, now + 10).await.unwrap();
-    store.lock_login(&key, now + 5).await.unwrap();
+    assert!(store.claim_lock(&key, now, now + 10).await.unwrap());
+    assert!(
+        !store.claim_lock(&key, now, now + 20).await.unwrap(),
+        "one claim per lock"
+    );
+    assert_eq!(
+        store
+            .begin_login_attempt(&key, now + 9, now + 100)
+            .await
+            .unwrap(),
+        AttemptAdmission::Locked { until: now + 10 },
+        "a locked name does not count"
+    );
     assert_eq!(
         store.login_attempts(&key, now).await.unwrap(),
         LoginAttempts {
-            failures: 3,
+            attempts: 3,
             locked_until: now + 10
-        },
-        "a shorter lock never shortens a longer one"
+        }
     );
+    // Once the lock is over, counting goes on, and the next lock can be claimed.
+    assert_eq!(
+        store
+            .begin_login_attempt(&key, now + 10, now + 100)
+            .await
+            .unwrap(),
+        AttemptAdmission::Counted(4)
+    );
+    assert!(store.claim_lock(&key, now + 10, now + 30).await.unwrap());
     // Past its memory, the counter reads as zero and counts again from one.
     let later = now + 101;
     assert_eq!(
@@ -158,15 +192,19 @@ pub async fn login_attempts(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .record_login_failure(&key, later, later + 100)
+            .begin_login_attempt(&key, later, later + 100)
             .await
             .unwrap(),
-        1
+        AttemptAdmission::Counted(1)
     );
     store.clear_login_attempts(&key).await.unwrap();
     assert_eq!(
         store.login_attempts(&key, later).await.unwrap(),
         LoginAttempts::default()
+    );
+    assert!(
+        !store.claim_lock(&key, later, later + 5).await.unwrap(),
+        "no counter, no lock"
     );
     // Clearing what is not there is not an error.
     store.clear_login_attempts(&key).await.unwrap();

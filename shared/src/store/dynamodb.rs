@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{
-    ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore, RotationError, StoreError,
-    StoredRefreshToken, UserStore,
+    AttemptAdmission, ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore,
+    RotationError, StoreError, StoredRefreshToken, UserStore,
 };
 use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::passwords::PasswordHash;
@@ -331,20 +331,20 @@ impl UserStore for DynamoDbStore {
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         update = match expected_current {
             Some(current) => update
-                .condition_expression("attribute_exists(pk) AND password_hash = :current")
-                .expression_attribute_values(
-                    ":current",
-                    AttributeValue::S(current.as_str().into()),
-                ),
+                .condition_expression(
+                    "attribute_exists(pk) AND password_hash = :current AND disabled = :false",
+                )
+                .expression_attribute_values(":current", AttributeValue::S(current.as_str().into()))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
             None => update.condition_expression("attribute_exists(pk)"),
         };
         match update.send().await {
             Ok(_) => Ok(()),
-            // Which condition failed: the user is gone, or the hash changed.
+            // Which condition failed: the user is gone or disabled, or the hash changed.
             Err(error) if error.code() == Some("ConditionalCheckFailedException") => {
                 match self.get_user(username_key).await? {
-                    Some(_) => Err(StoreError::Conflict),
-                    None => Err(StoreError::NotFound),
+                    Some(user) if !user.disabled => Err(StoreError::Conflict),
+                    _ => Err(StoreError::NotFound),
                 }
             }
             Err(error) => Err(store_failure("UpdateItem", error)),
@@ -552,7 +552,7 @@ impl ClientStore for DynamoDbStore {
 // ---- Login attempts ------------------------------------------------------------
 //
 // A counter is the item `pk = LOGIN#<throttle key>`, `sk = ATTEMPTS`, with
-// `failures`, `locked_until` and the TTL attribute. DynamoDB's TTL deletes lazily, so
+// `attempts`, `locked_until` and the TTL attribute. DynamoDB's TTL deletes lazily, so
 // an item past its `expires_at` is treated as absent.
 
 fn attempts_key(key: &str) -> HashMap<String, AttributeValue> {
@@ -568,6 +568,15 @@ fn number_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> Optio
         .and_then(|n| n.parse().ok())
 }
 
+fn attempts_from_item(item: &HashMap<String, AttributeValue>) -> Result<LoginAttempts, StoreError> {
+    Ok(LoginAttempts {
+        attempts: number_attribute(item, "attempts")
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or(StoreError::Corrupt("attempts"))?,
+        locked_until: number_attribute(item, "locked_until").unwrap_or(0),
+    })
+}
+
 #[async_trait]
 impl LoginAttemptStore for DynamoDbStore {
     async fn login_attempts(&self, key: &str, now: i64) -> Result<LoginAttempts, StoreError> {
@@ -580,38 +589,36 @@ impl LoginAttemptStore for DynamoDbStore {
             .send()
             .await
             .map_err(|e| store_failure("GetItem", e))?;
-        let Some(item) = output.item else {
-            return Ok(LoginAttempts::default());
-        };
-        if number_attribute(&item, TTL_ATTRIBUTE).is_none_or(|expires| expires < now) {
-            return Ok(LoginAttempts::default());
+        match output.item {
+            Some(item) if number_attribute(&item, TTL_ATTRIBUTE).is_some_and(|e| e >= now) => {
+                attempts_from_item(&item)
+            }
+            _ => Ok(LoginAttempts::default()),
         }
-        Ok(LoginAttempts {
-            failures: number_attribute(&item, "failures")
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or(StoreError::Corrupt("failures"))?,
-            locked_until: number_attribute(&item, "locked_until").unwrap_or(0),
-        })
     }
 
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         key: &str,
         now: i64,
         expires_at: i64,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<AttemptAdmission, StoreError> {
         let n = |v: i64| AttributeValue::N(v.to_string());
-        // ADD is atomic, so concurrent failures are all counted. An expired counter
-        // is replaced instead (conditionally, so that two replacements cannot both
-        // win); a lost race goes round again.
+        // ADD is atomic, so concurrent attempts are all counted; the condition keeps a
+        // locked name from counting. When it fails, a read says why: locked, or an
+        // expired counter to replace (conditionally, so that two replacements cannot
+        // both win). A lost race goes round again.
         for _ in 0..3 {
             let added = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(attempts_key(key)))
-                .update_expression("ADD failures :one SET expires_at = :expires, entity = :entity")
-                .condition_expression("attribute_not_exists(pk) OR expires_at >= :now")
+                .update_expression("ADD attempts :one SET expires_at = :expires, entity = :entity")
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (expires_at >= :now AND \
+                     (attribute_not_exists(locked_until) OR locked_until <= :now))",
+                )
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":expires", n(expires_at))
                 .expression_attribute_values(":now", n(now))
@@ -624,16 +631,37 @@ impl LoginAttemptStore for DynamoDbStore {
                     return output
                         .attributes
                         .as_ref()
-                        .and_then(|item| number_attribute(item, "failures"))
+                        .and_then(|item| number_attribute(item, "attempts"))
                         .and_then(|n| u32::try_from(n).ok())
-                        .ok_or(StoreError::Corrupt("failures"));
+                        .map(AttemptAdmission::Counted)
+                        .ok_or(StoreError::Corrupt("attempts"));
                 }
                 Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
                 Err(error) => return Err(store_failure("UpdateItem", error)),
             }
+            let current = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(attempts_key(key)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| store_failure("GetItem", e))?
+                .item;
+            let Some(item) = current else { continue };
+            if number_attribute(&item, TTL_ATTRIBUTE).is_some_and(|e| e >= now) {
+                let locked_until = attempts_from_item(&item)?.locked_until;
+                if locked_until > now {
+                    return Ok(AttemptAdmission::Locked {
+                        until: locked_until,
+                    });
+                }
+                continue;
+            }
             let mut fresh = attempts_key(key);
             fresh.insert("entity".into(), AttributeValue::S("login_attempts".into()));
-            fresh.insert("failures".into(), n(1));
+            fresh.insert("attempts".into(), n(1));
             fresh.insert(TTL_ATTRIBUTE.into(), n(expires_at));
             let replaced = self
                 .client
@@ -645,7 +673,7 @@ impl LoginAttemptStore for DynamoDbStore {
                 .send()
                 .await;
             match replaced {
-                Ok(_) => return Ok(1),
+                Ok(_) => return Ok(AttemptAdmission::Counted(1)),
                 Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
                 Err(error) => return Err(store_failure("PutItem", error)),
             }
@@ -655,7 +683,8 @@ impl LoginAttemptStore for DynamoDbStore {
         ))
     }
 
-    async fn lock_login(&self, key: &str, locked_until: i64) -> Result<(), StoreError> {
+    async fn claim_lock(&self, key: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let n = |v: i64| AttributeValue::N(v.to_string());
         let result = self
             .client
             .update_item()
@@ -663,15 +692,16 @@ impl LoginAttemptStore for DynamoDbStore {
             .set_key(Some(attempts_key(key)))
             .update_expression("SET locked_until = :until")
             .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(locked_until) OR locked_until < :until)",
+                "attribute_exists(pk) AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
             )
-            .expression_attribute_values(":until", AttributeValue::N(locked_until.to_string()))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            // A later lock is already in place (or the counter was just cleared).
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Ok(_) => Ok(true),
+            // A lock is in force already (or the counter was just cleared).
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
             Err(error) => Err(store_failure("UpdateItem", error)),
         }
     }

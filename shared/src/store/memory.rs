@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore, RotationError, StoreError,
-    StoredRefreshToken, UserStore,
+    AttemptAdmission, ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore,
+    RotationError, StoreError, StoredRefreshToken, UserStore,
 };
 use crate::clients::{ClientId, ClientRecord};
 use crate::passwords::PasswordHash;
@@ -79,6 +79,7 @@ impl UserStore for MemoryStore {
     ) -> Result<(), StoreError> {
         match self.users().get_mut(username_key) {
             None => Err(StoreError::NotFound),
+            Some(user) if expected_current.is_some() && user.disabled => Err(StoreError::NotFound),
             Some(user) if expected_current.is_some_and(|h| *h != user.password_hash) => {
                 Err(StoreError::Conflict)
             }
@@ -173,12 +174,12 @@ impl LoginAttemptStore for MemoryStore {
         })
     }
 
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         key: &str,
         now: i64,
         expires_at: i64,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<AttemptAdmission, StoreError> {
         let mut attempts = self
             .login_attempts
             .lock()
@@ -189,20 +190,28 @@ impl LoginAttemptStore for MemoryStore {
         if entry.1 < now {
             *entry = (LoginAttempts::default(), expires_at);
         }
-        entry.0.failures = entry.0.failures.saturating_add(1);
+        if entry.0.locked_until > now {
+            return Ok(AttemptAdmission::Locked {
+                until: entry.0.locked_until,
+            });
+        }
+        entry.0.attempts = entry.0.attempts.saturating_add(1);
         entry.1 = expires_at;
-        Ok(entry.0.failures)
+        Ok(AttemptAdmission::Counted(entry.0.attempts))
     }
 
-    async fn lock_login(&self, key: &str, locked_until: i64) -> Result<(), StoreError> {
+    async fn claim_lock(&self, key: &str, now: i64, until: i64) -> Result<bool, StoreError> {
         let mut attempts = self
             .login_attempts
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some((counter, _)) = attempts.get_mut(key) {
-            counter.locked_until = counter.locked_until.max(locked_until);
+        match attempts.get_mut(key) {
+            Some((counter, _)) if counter.locked_until <= now => {
+                counter.locked_until = until;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(())
     }
 
     async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError> {

@@ -54,8 +54,9 @@ pub trait UserStore: Send + Sync {
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError>;
     /// Sets a new password hash and moves the user's credential generation on, in one
     /// write, which ends every refresh-token family issued before. With
-    /// `expected_current`, only if the stored hash is still that one (else
-    /// [`StoreError::Conflict`]); a missing user is [`StoreError::NotFound`].
+    /// `expected_current` (the user's own change), only if the stored hash is still
+    /// that one (else [`StoreError::Conflict`]) and the user is not disabled; a
+    /// missing (or, then, disabled) user is [`StoreError::NotFound`].
     async fn change_password(
         &self,
         username_key: &str,
@@ -95,31 +96,43 @@ pub trait ClientStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Failed-login counters ([`crate::throttle`]), by throttle key.
+/// Login counters ([`crate::throttle`]), by throttle key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoginAttempts {
-    /// Consecutive failures.
-    pub failures: u32,
+    /// Attempts since the last successful login (each is counted before its password
+    /// is checked; a success clears the counter).
+    pub attempts: u32,
     /// Seconds since the epoch until which logins are refused (0: not locked).
     pub locked_until: i64,
 }
 
-/// Atomic counters: of any number of concurrent failures, every one is counted.
+/// Whether a login attempt may go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptAdmission {
+    /// Counted: attempts since the last success, this one included.
+    Counted(u32),
+    /// Not counted: the name is locked until then.
+    Locked { until: i64 },
+}
+
+/// Atomic counters: of any number of concurrent attempts, every one is counted, and
+/// of any number of concurrent lock claims, exactly one wins.
 #[async_trait]
 pub trait LoginAttemptStore: Send + Sync {
     /// The counter for `key`, strongly consistent; zero if absent or expired.
     async fn login_attempts(&self, key: &str, now: i64) -> Result<LoginAttempts, StoreError>;
-    /// Counts one more failure and returns the new count. A counter whose memory
+    /// Counts one attempt, unless the name is locked at `now`. A counter whose memory
     /// expired starts again from one; the memory is extended to `expires_at`.
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         key: &str,
         now: i64,
         expires_at: i64,
-    ) -> Result<u32, StoreError>;
-    /// Locks until `locked_until`, unless a later lock is already set.
-    async fn lock_login(&self, key: &str, locked_until: i64) -> Result<(), StoreError>;
-    /// Forgets failures and lock (a successful login, or an administrator's unlock).
+    ) -> Result<AttemptAdmission, StoreError>;
+    /// Locks the name until `until` if no lock is in force at `now`; `true` if this
+    /// call set it.
+    async fn claim_lock(&self, key: &str, now: i64, until: i64) -> Result<bool, StoreError>;
+    /// Forgets attempts and lock (a successful login, or an administrator's unlock).
     async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError>;
 }
 

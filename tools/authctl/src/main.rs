@@ -416,6 +416,11 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
                 },
                 &shared::audit::RequestOrigin::default(),
             );
+            // An administrator's reset also lifts a lock from failed logins.
+            store
+                .clear_login_attempts(&shared::throttle::throttle_key(name.as_str()))
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "set the password of {}; its refresh tokens are revoked",
                 name.as_str()
