@@ -243,20 +243,7 @@ async fn fifty_concurrent_failed_logins_are_all_counted() {
     env.insert("LOGIN_LOCK_THRESHOLD".into(), "100".into());
     add_user(store.as_ref(), "guessed").await;
     let endpoint = Arc::new(TokenEndpoint::from_env(&env, store.clone()).unwrap());
-    let guesses = (0..50).map(|i| {
-        let endpoint = Arc::clone(&endpoint);
-        tokio::spawn(async move {
-            let body = format!(
-                "grant_type=password&client_id={CLIENT_ID}&username=guessed&password=wrong-{i}"
-            );
-            let request = http::Request::post("/token")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(bytes::Bytes::from(body))
-                .unwrap();
-            endpoint.handle(request).await.status()
-        })
-    });
-    let statuses = futures_join_all(guesses).await;
+    let statuses = fifty_wrong_guesses(&endpoint, "guessed").await;
     assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
     let key = shared::throttle::throttle_key("guessed");
     let counted = store
@@ -320,24 +307,29 @@ async fn a_burst_of_fifty_guesses_reaches_bcrypt_at_most_five_times() {
     let env = service_env(store.table_name());
     let endpoint = Arc::new(TokenEndpoint::from_env(&env, store.clone()).unwrap());
     let before = endpoint.passwords().verifications();
-    let guesses = (0..50).map(|i| {
-        let endpoint = Arc::clone(&endpoint);
-        tokio::spawn(async move {
-            let body = format!(
-                "grant_type=password&client_id={CLIENT_ID}&username=burst&password=wrong-{i}"
-            );
-            let request = http::Request::post("/token")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(bytes::Bytes::from(body))
-                .unwrap();
-            endpoint.handle(request).await.status()
-        })
-    });
-    let statuses = futures_join_all(guesses).await;
+    let statuses = fifty_wrong_guesses(&endpoint, "burst").await;
     assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
     let checked = endpoint.passwords().verifications() - before;
     assert!(
         (1..=5).contains(&checked),
         "{checked} guesses reached bcrypt"
     );
+}
+
+/// Fifty wrong passwords for `username`, all sent at once; their statuses.
+async fn fifty_wrong_guesses(endpoint: &Arc<TokenEndpoint>, username: &str) -> Vec<u16> {
+    let guesses = (0..50).map(|i| {
+        let endpoint = Arc::clone(endpoint);
+        let body = format!(
+            "grant_type=password&client_id={CLIENT_ID}&username={username}&password=wrong-{i}"
+        );
+        tokio::spawn(async move {
+            let request = http::Request::post("/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(bytes::Bytes::from(body))
+                .unwrap();
+            endpoint.handle(request).await.status().as_u16()
+        })
+    });
+    futures_join_all(guesses).await
 }

@@ -119,11 +119,63 @@ impl DynamoDbStore {
     }
 }
 
-fn user_key(username_key: &str) -> [(&'static str, AttributeValue); 2] {
-    [
-        ("pk", AttributeValue::S(format!("USER#{username_key}"))),
-        ("sk", AttributeValue::S("PROFILE".to_owned())),
-    ]
+/// An item, or a key: attribute name to value.
+type Item = HashMap<String, AttributeValue>;
+
+/// The primary key `pk`/`sk` of an item.
+fn item_key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+fn user_key(username_key: &str) -> Item {
+    item_key(format!("USER#{username_key}"), "PROFILE")
+}
+
+impl DynamoDbStore {
+    /// A strongly consistent read: a write a moment ago (a user disabled, a token
+    /// used) is always seen.
+    async fn read(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|output| output.item)
+            .map_err(|e| store_failure("GetItem", e))
+    }
+
+    /// Writes an item that must not exist yet ([`StoreError::AlreadyExists`]).
+    async fn put_new(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("PutItem", StoreError::AlreadyExists, e))
+    }
+
+    /// Sets `disabled` on an item that must exist ([`StoreError::NotFound`]).
+    async fn set_disabled_flag(&self, key: Item, disabled: bool) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET disabled = :disabled")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":disabled", AttributeValue::Bool(disabled))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
 }
 
 /// DynamoDB error codes that mean "try again later".
@@ -184,11 +236,8 @@ where
     }
 }
 
-fn to_item(user: &UserRecord) -> HashMap<String, AttributeValue> {
-    let mut item: HashMap<String, AttributeValue> = user_key(&user.username.key())
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+fn to_item(user: &UserRecord) -> Item {
+    let mut item = user_key(&user.username.key());
     let s = |v: &str| AttributeValue::S(v.to_owned());
     item.insert("entity".into(), s("user"));
     item.insert("user_id".into(), s(&user.user_id));
@@ -216,7 +265,7 @@ fn to_item(user: &UserRecord) -> HashMap<String, AttributeValue> {
     item
 }
 
-fn from_item(item: &HashMap<String, AttributeValue>) -> Result<UserRecord, StoreError> {
+fn from_item(item: &Item) -> Result<UserRecord, StoreError> {
     let string = |name: &'static str| -> Result<String, StoreError> {
         item.get(name)
             .and_then(|v| v.as_s().ok())
@@ -256,7 +305,7 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<UserRecord, Store
 }
 
 /// `credential_generation`, 0 when absent (items written before it existed).
-fn generation(item: &HashMap<String, AttributeValue>) -> Result<u32, StoreError> {
+fn generation(item: &Item) -> Result<u32, StoreError> {
     match item.get("credential_generation") {
         None => Ok(0),
         Some(value) => value
@@ -270,47 +319,21 @@ fn generation(item: &HashMap<String, AttributeValue>) -> Result<u32, StoreError>
 #[async_trait]
 impl UserStore for DynamoDbStore {
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(user)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| conditional_write_failure("PutItem", StoreError::AlreadyExists, e))
+        self.put_new(to_item(user)).await
     }
 
     async fn get_user(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError> {
-        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(pk, pk_value)
-            .key(sk, sk_value)
-            // A user disabled or deleted a moment ago must not keep passing checks.
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_failure("GetItem", e))?;
-        output.item.as_ref().map(from_item).transpose()
+        // A user disabled or deleted a moment ago must not keep passing checks.
+        self.read(user_key(username_key))
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
     }
 
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError> {
-        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(pk, pk_value)
-            .key(sk, sk_value)
-            .update_expression("SET disabled = :disabled")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":disabled", AttributeValue::Bool(disabled))
-            .send()
+        self.set_disabled_flag(user_key(username_key), disabled)
             .await
-            .map(|_| ())
-            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
     }
 
     async fn change_password(
@@ -319,13 +342,11 @@ impl UserStore for DynamoDbStore {
         expected_current: Option<&PasswordHash>,
         new_hash: &PasswordHash,
     ) -> Result<(), StoreError> {
-        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(pk, pk_value)
-            .key(sk, sk_value)
+            .set_key(Some(user_key(username_key)))
             .update_expression("SET password_hash = :new ADD credential_generation :one")
             .expression_attribute_values(":new", AttributeValue::S(new_hash.as_str().into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
@@ -357,13 +378,11 @@ impl UserStore for DynamoDbStore {
         current: &PasswordHash,
         upgraded: &PasswordHash,
     ) -> Result<bool, StoreError> {
-        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(pk, pk_value)
-            .key(sk, sk_value)
+            .set_key(Some(user_key(username_key)))
             .update_expression("SET password_hash = :upgraded")
             .condition_expression("password_hash = :current")
             .expression_attribute_values(":current", AttributeValue::S(current.as_str().into()))
@@ -378,12 +397,10 @@ impl UserStore for DynamoDbStore {
     }
 
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError> {
-        let [(pk, pk_value), (sk, sk_value)] = user_key(username_key);
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(pk, pk_value)
-            .key(sk, sk_value)
+            .set_key(Some(user_key(username_key)))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await
@@ -396,17 +413,11 @@ impl UserStore for DynamoDbStore {
 //
 // A client is the item `pk = CLIENT#<client id>`, `sk = CLIENT`.
 
-fn client_key(client_id: &ClientId) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("CLIENT#{client_id}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S("CLIENT".to_owned())),
-    ])
+fn client_key(client_id: &ClientId) -> Item {
+    item_key(format!("CLIENT#{client_id}"), "CLIENT")
 }
 
-fn client_item(client: &ClientRecord) -> HashMap<String, AttributeValue> {
+fn client_item(client: &ClientRecord) -> Item {
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let mut item = client_key(&client.client_id);
     item.insert("entity".into(), s("client"));
@@ -430,7 +441,7 @@ fn client_item(client: &ClientRecord) -> HashMap<String, AttributeValue> {
     item
 }
 
-fn client_from_item(item: &HashMap<String, AttributeValue>) -> Result<ClientRecord, StoreError> {
+fn client_from_item(item: &Item) -> Result<ClientRecord, StoreError> {
     let strings = |name: &'static str| -> Result<Vec<String>, StoreError> {
         match item.get(name) {
             Some(AttributeValue::L(list)) => list
@@ -487,28 +498,15 @@ fn client_from_item(item: &HashMap<String, AttributeValue>) -> Result<ClientReco
 #[async_trait]
 impl ClientStore for DynamoDbStore {
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(client_item(client)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| conditional_write_failure("PutItem", StoreError::AlreadyExists, e))
+        self.put_new(client_item(client)).await
     }
 
     async fn get_client(&self, client_id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(client_key(client_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_failure("GetItem", e))?;
-        output.item.as_ref().map(client_from_item).transpose()
+        self.read(client_key(client_id))
+            .await?
+            .as_ref()
+            .map(client_from_item)
+            .transpose()
     }
 
     async fn set_client_secret(
@@ -535,17 +533,8 @@ impl ClientStore for DynamoDbStore {
         client_id: &ClientId,
         disabled: bool,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(client_key(client_id)))
-            .update_expression("SET disabled = :disabled")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":disabled", AttributeValue::Bool(disabled))
-            .send()
+        self.set_disabled_flag(client_key(client_id), disabled)
             .await
-            .map(|_| ())
-            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
     }
 }
 
@@ -555,20 +544,17 @@ impl ClientStore for DynamoDbStore {
 // `attempts`, `locked_until` and the TTL attribute. DynamoDB's TTL deletes lazily, so
 // an item past its `expires_at` is treated as absent.
 
-fn attempts_key(key: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(format!("LOGIN#{key}"))),
-        ("sk".to_owned(), AttributeValue::S("ATTEMPTS".to_owned())),
-    ])
+fn attempts_key(key: &str) -> Item {
+    item_key(format!("LOGIN#{key}"), "ATTEMPTS")
 }
 
-fn number_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+fn number_attribute(item: &Item, name: &str) -> Option<i64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
 }
 
-fn attempts_from_item(item: &HashMap<String, AttributeValue>) -> Result<LoginAttempts, StoreError> {
+fn attempts_from_item(item: &Item) -> Result<LoginAttempts, StoreError> {
     Ok(LoginAttempts {
         attempts: number_attribute(item, "attempts")
             .and_then(|n| u32::try_from(n).ok())
@@ -580,16 +566,7 @@ fn attempts_from_item(item: &HashMap<String, AttributeValue>) -> Result<LoginAtt
 #[async_trait]
 impl LoginAttemptStore for DynamoDbStore {
     async fn login_attempts(&self, key: &str, now: i64) -> Result<LoginAttempts, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(attempts_key(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_failure("GetItem", e))?;
-        match output.item {
+        match self.read(attempts_key(key)).await? {
             Some(item) if number_attribute(&item, TTL_ATTRIBUTE).is_some_and(|e| e >= now) => {
                 attempts_from_item(&item)
             }
@@ -639,17 +616,9 @@ impl LoginAttemptStore for DynamoDbStore {
                 Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
                 Err(error) => return Err(store_failure("UpdateItem", error)),
             }
-            let current = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(attempts_key(key)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| store_failure("GetItem", e))?
-                .item;
-            let Some(item) = current else { continue };
+            let Some(item) = self.read(attempts_key(key)).await? else {
+                continue;
+            };
             if number_attribute(&item, TTL_ATTRIBUTE).is_some_and(|e| e >= now) {
                 let locked_until = attempts_from_item(&item)?.locked_until;
                 if locked_until > now {
@@ -725,27 +694,15 @@ impl LoginAttemptStore for DynamoDbStore {
 // Both expire by TTL at the family's absolute end, so that a used token stays
 // recognisable (for reuse detection) as long as its family could be alive.
 
-fn refresh_key(token_hash: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("REFRESH#{token_hash}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S("TOKEN".to_owned())),
-    ])
+fn refresh_key(token_hash: &str) -> Item {
+    item_key(format!("REFRESH#{token_hash}"), "TOKEN")
 }
 
-fn family_key(family_id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("FAMILY#{family_id}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S("FAMILY".to_owned())),
-    ])
+fn family_key(family_id: &str) -> Item {
+    item_key(format!("FAMILY#{family_id}"), "FAMILY")
 }
 
-fn refresh_item(record: &RefreshTokenRecord) -> HashMap<String, AttributeValue> {
+fn refresh_item(record: &RefreshTokenRecord) -> Item {
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let n = |v: i64| AttributeValue::N(v.to_string());
     let mut item = refresh_key(&record.token_hash);
@@ -768,10 +725,7 @@ fn refresh_item(record: &RefreshTokenRecord) -> HashMap<String, AttributeValue> 
     item
 }
 
-fn refresh_from_item(
-    token_hash: &str,
-    item: &HashMap<String, AttributeValue>,
-) -> Result<RefreshTokenRecord, StoreError> {
+fn refresh_from_item(token_hash: &str, item: &Item) -> Result<RefreshTokenRecord, StoreError> {
     let string = |name: &'static str| -> Result<String, StoreError> {
         item.get(name)
             .and_then(|v| v.as_s().ok())
@@ -848,16 +802,7 @@ impl RefreshTokenStore for DynamoDbStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<StoredRefreshToken>, StoreError> {
-        let token = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(refresh_key(token_hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_failure("GetItem", e))?;
-        let Some(item) = token.item else {
+        let Some(item) = self.read(refresh_key(token_hash)).await? else {
             return Ok(None);
         };
         let record = refresh_from_item(token_hash, &item)?;
@@ -866,18 +811,9 @@ impl RefreshTokenStore for DynamoDbStore {
             .and_then(|v| v.as_s().ok())
             .map(String::as_str)
             != Some("active");
-        let family = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(family_key(&record.family_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_failure("GetItem", e))?;
+        let family = self.read(family_key(&record.family_id)).await?;
         // A family that is gone (TTL) counts as revoked.
         let family_revoked = family
-            .item
             .and_then(|f| f.get("revoked").and_then(|v| v.as_bool().ok()).copied())
             .unwrap_or(true);
         Ok(Some(StoredRefreshToken {
