@@ -8,10 +8,14 @@ use integration_tests::runtime_api::function_binary;
 use integration_tests::*;
 
 fn authctl(table: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    authctl_at(&dynamodb_endpoint(), table, args, stdin)
+}
+
+fn authctl_at(endpoint: &str, table: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(function_binary("authctl"))
         .args(args)
         .env("TABLE_NAME", table)
-        .env("DYNAMODB_ENDPOINT", dynamodb_endpoint())
+        .env("DYNAMODB_ENDPOINT", endpoint)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -351,4 +355,169 @@ async fn client_lifecycle_through_the_cli() {
         "{}",
         text(&missing)
     );
+}
+
+/// A bcrypt hash at cost 4 from another system: kept as it is by the import.
+const IMPORTED_HASH: &str = "$2b$04$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+fn summary_of(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", text(output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Ten thousand users from JSON Lines into a DynamoDB-compatible server of the test's
+/// own, with hashes kept, plain passwords hashed, bad rows rejected with reasons; a
+/// second run skips what exists; an export (without hashes unless asked) round-trips.
+#[tokio::test]
+async fn ten_thousand_users_import_and_export() {
+    use shared::store::UserStore;
+    let server = PrivateDynamoDb::start();
+    let run = |table: &str, args: &[&str]| authctl_at(&server.endpoint, table, args, None);
+    let table = unique_table_name("import");
+    assert!(run(&table, &["table", "create"]).status.success());
+    let dir = std::env::temp_dir().join(unique_table_name("import-files"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("users.jsonl");
+    let mut lines: Vec<String> = (0..10_000)
+        .map(|i| {
+            serde_json::json!({
+                "username": format!("user{i:05}"),
+                "password_hash": IMPORTED_HASH,
+                "email": format!("user{i}@example.test"),
+                "scopes": "read",
+            })
+            .to_string()
+        })
+        .collect();
+    lines.push(r#"{"username":"plain1","password":"a plain imported password"}"#.into());
+    lines.push(r#"{"username":"bad name","password_hash":"x"}"#.into());
+    lines.push(format!(
+        r#"{{"username":"USER00001","password_hash":"{IMPORTED_HASH}"}}"#
+    ));
+    lines.push(r#"{"username":"nohash","password_hash":"plaintext"}"#.into());
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let path = input.to_str().unwrap();
+
+    let dry = summary_of(&run(&table, &["user", "import", path, "--dry-run"]));
+    assert_eq!(dry["imported"], 0);
+    assert_eq!(dry["rejected"].as_array().unwrap().len(), 3);
+
+    let first = summary_of(&run(
+        &table,
+        &["user", "import", path, "--bcrypt-cost", "10"],
+    ));
+    assert_eq!(first["imported"], 10_001);
+    assert_eq!(first["skipped_existing"], 0);
+    let rejected = first["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert_eq!(rejected[0]["line"], 10_002);
+    assert!(
+        rejected[1]["reason"].as_str().unwrap().contains("line 2"),
+        "{rejected:?}"
+    );
+    assert!(rejected[2]["reason"].as_str().unwrap().contains("bcrypt"));
+
+    let store = shared::store::DynamoDbStore::connect_for_admin(&shared::store::StoreSettings {
+        table_name: table.clone(),
+        endpoint_url: Some(server.endpoint.clone()),
+    })
+    .await;
+    let kept = store.get_user("user09999").await.unwrap().unwrap();
+    assert_eq!(kept.password_hash.as_str(), IMPORTED_HASH);
+    assert_eq!(kept.scopes, ["read"]);
+    let plain = store.get_user("plain1").await.unwrap().unwrap();
+    assert_eq!(plain.password_hash.cost(), 10);
+    assert!(
+        shared::passwords::PasswordHasher::new(10)
+            .unwrap()
+            .verify(
+                secrecy::SecretString::from("a plain imported password".to_owned()),
+                Some(&plain.password_hash)
+            )
+            .await
+    );
+
+    // Existing users are skipped, never overwritten.
+    let again_file = dir.join("again.jsonl");
+    std::fs::write(&again_file, lines[..100].join("\n")).unwrap();
+    let again = summary_of(&run(
+        &table,
+        &["user", "import", again_file.to_str().unwrap()],
+    ));
+    assert_eq!(again["imported"], 0);
+    assert_eq!(again["skipped_existing"], 100);
+
+    // Export: no hashes unless asked; with them, a fresh table gets the same users.
+    let export = run(&table, &["user", "export"]);
+    assert!(export.status.success(), "{}", text(&export));
+    let exported = String::from_utf8(export.stdout).unwrap();
+    assert_eq!(exported.lines().count(), 10_001);
+    assert!(!exported.contains("$2"));
+    let with_hashes = run(&table, &["user", "export", "--with-hashes"]);
+    let with_hashes = String::from_utf8(with_hashes.stdout).unwrap();
+    let sample: Vec<&str> = with_hashes.lines().take(500).collect();
+    assert!(
+        sample
+            .iter()
+            .all(|line| line.contains(r#""password_hash":"$2b$"#))
+    );
+    let exported_file = dir.join("export.jsonl");
+    std::fs::write(&exported_file, sample.join("\n")).unwrap();
+    let copy = unique_table_name("import-copy");
+    assert!(run(&copy, &["table", "create"]).status.success());
+    let restored = summary_of(&run(
+        &copy,
+        &["user", "import", exported_file.to_str().unwrap()],
+    ));
+    assert_eq!(restored["imported"], 500);
+    assert_eq!(restored["rejected"].as_array().unwrap().len(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// CSV with a header and quoted fields; an interrupted import resumes after the rows
+/// its state file records as done.
+#[tokio::test]
+async fn csv_import_and_resume() {
+    let server = PrivateDynamoDb::start();
+    let table = unique_table_name("import-csv");
+    assert!(
+        authctl_at(&server.endpoint, &table, &["table", "create"], None)
+            .status
+            .success()
+    );
+    let dir = std::env::temp_dir().join(unique_table_name("import-csv-files"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("users.csv");
+    let mut csv = String::from("username,password_hash,email,full_name,scopes,disabled\n");
+    for i in 0..1_200 {
+        csv.push_str(&format!(
+            "csv{i},{IMPORTED_HASH},csv{i}@example.test,\"Doe, Jane {i}\",read write,false\n"
+        ));
+    }
+    std::fs::write(&input, &csv).unwrap();
+    // As if a run had finished the first 500 rows (one chunk) and then died.
+    let state = serde_json::json!({"input_bytes": csv.len(), "rows_done": 500});
+    let state_file = dir.join("users.csv.import-state");
+    std::fs::write(&state_file, state.to_string()).unwrap();
+    let resumed = summary_of(&authctl_at(
+        &server.endpoint,
+        &table,
+        &["user", "import", input.to_str().unwrap(), "--resume"],
+        None,
+    ));
+    assert_eq!(resumed["resumed_after"], 500);
+    assert_eq!(resumed["imported"], 700, "the first 500 rows were skipped");
+    assert!(!state_file.exists(), "a finished import leaves no state");
+
+    let store = shared::store::DynamoDbStore::connect(&shared::store::StoreSettings {
+        table_name: table.clone(),
+        endpoint_url: Some(server.endpoint.clone()),
+    })
+    .await;
+    use shared::store::UserStore;
+    let user = store.get_user("csv700").await.unwrap().unwrap();
+    assert_eq!(user.full_name.as_deref(), Some("Doe, Jane 700"));
+    assert_eq!(user.scopes, ["read", "write"]);
+    assert!(store.get_user("csv499").await.unwrap().is_none());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -32,6 +32,49 @@ pub fn dynamodb_endpoint() -> String {
     })
 }
 
+/// A DynamoDB-compatible server of a test's own: the test command's moto script on a
+/// free port, stopped when dropped. For tests heavy enough (thousands of writes) to
+/// slow every other test sharing the common one past its timeouts.
+pub struct PrivateDynamoDb {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl PrivateDynamoDb {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dynamodb_server.py");
+        let child = std::process::Command::new("python3")
+            .args([script, "127.0.0.1", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs (scripts/test.sh puts the .venv with moto first on PATH)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the private DynamoDB-compatible server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        PrivateDynamoDb {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for PrivateDynamoDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A unique table name per test, so tests run in parallel without seeing each other.
 pub fn unique_table_name(prefix: &str) -> String {
     format!(

@@ -463,6 +463,12 @@ impl UserStore for UnavailableStore {
     async fn set_disabled(&self, _: &str, _: bool) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
     }
+    async fn import_users(&self, _: &[UserRecord]) -> Result<Vec<bool>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
     async fn change_password(
         &self,
         _: &str,

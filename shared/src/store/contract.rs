@@ -119,6 +119,36 @@ pub async fn users(store: &dyn Store) {
         .unwrap();
     store.set_disabled("alice", false).await.unwrap();
 
+    // Imports create only what is absent, and say which.
+    let imported = store
+        .import_users(&[user("bob"), user("ALICE"), user("carol")])
+        .await
+        .unwrap();
+    assert_eq!(imported, [true, false, true]);
+    let mut names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.username.key())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    assert_ne!(
+        store
+            .get_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .username
+            .as_str(),
+        "ALICE",
+        "the existing alice is untouched"
+    );
+    for name in ["bob", "carol"] {
+        store.delete_user(name).await.unwrap();
+    }
+
     store.set_disabled("alice", true).await.unwrap();
     assert!(store.get_user("alice").await.unwrap().unwrap().disabled);
     store.set_disabled("alice", false).await.unwrap();

@@ -50,10 +50,25 @@ impl DynamoDbStore {
     /// attempt, 3 attempts (standard retry mode, exponential back-off with jitter),
     /// 3 s for the whole operation.
     pub async fn connect(settings: &StoreSettings) -> Self {
+        Self::connect_with_timeouts(settings, Duration::from_secs(1), Duration::from_secs(3)).await
+    }
+
+    /// For administration (`authctl`): long scans and imports, where waiting beats
+    /// failing. 30 s per attempt, 2 minutes per operation.
+    pub async fn connect_for_admin(settings: &StoreSettings) -> Self {
+        Self::connect_with_timeouts(settings, Duration::from_secs(30), Duration::from_secs(120))
+            .await
+    }
+
+    async fn connect_with_timeouts(
+        settings: &StoreSettings,
+        attempt: Duration,
+        operation: Duration,
+    ) -> Self {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_secs(1))
-            .operation_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(operation)
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(timeouts)
@@ -406,6 +421,84 @@ impl UserStore for DynamoDbStore {
             .await
             .map(|_| ())
             .map_err(|e| conditional_write_failure("DeleteItem", StoreError::NotFound, e))
+    }
+
+    /// Conditional puts, [`IMPORT_BATCH`] in flight at a time: never an overwrite.
+    /// (BatchWriteItem would be cheaper but cannot carry a condition, so a user
+    /// created between a check and the batch would be overwritten; a transaction of
+    /// puts would be all-or-nothing and twice the write cost.) Each put is retried
+    /// with back-off while the table is unavailable or throttled.
+    async fn import_users(&self, users: &[UserRecord]) -> Result<Vec<bool>, StoreError> {
+        let mut created = Vec::with_capacity(users.len());
+        for batch in users.chunks(IMPORT_BATCH) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for (index, user) in batch.iter().enumerate() {
+                let store = self.clone();
+                let user = user.clone();
+                tasks.spawn(async move { (index, store.import_one(&user).await) });
+            }
+            let mut results = vec![false; batch.len()];
+            while let Some(joined) = tasks.join_next().await {
+                let (index, result) = joined
+                    .map_err(|e| StoreError::Rejected(format!("an import task failed: {e}")))?;
+                results[index] = result?;
+            }
+            created.extend(results);
+        }
+        Ok(created)
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut users = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :users)")
+                .limit(1_000)
+                .expression_attribute_values(":users", AttributeValue::S("USER#".into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_failure("Scan", e))?;
+            for item in page.items() {
+                users.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(users),
+            }
+        }
+    }
+}
+
+/// Conditional puts in flight at a time during an import.
+const IMPORT_BATCH: usize = 25;
+
+impl DynamoDbStore {
+    /// One user of an import: created (`true`) or already there (`false`). A put
+    /// whose first attempt timed out after the table applied it comes back as
+    /// "exists": the stored id tells our own write from someone else's user.
+    async fn import_one(&self, user: &UserRecord) -> Result<bool, StoreError> {
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1..=5 {
+            match self.put_new(to_item(user)).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::AlreadyExists) => {
+                    let stored = self.get_user(&user.username.key()).await?;
+                    return Ok(stored.is_some_and(|s| s.user_id == user.user_id));
+                }
+                Err(StoreError::Unavailable(_)) if attempt < 5 => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(StoreError::Unavailable("PutItem kept failing".into()))
     }
 }
 

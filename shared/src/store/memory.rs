@@ -106,6 +106,24 @@ impl UserStore for MemoryStore {
         }
     }
 
+    async fn import_users(&self, users: &[UserRecord]) -> Result<Vec<bool>, StoreError> {
+        let mut stored = self.users();
+        Ok(users
+            .iter()
+            .map(|user| match stored.entry(user.username.key()) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(user.clone());
+                    true
+                }
+            })
+            .collect())
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        Ok(self.users().values().cloned().collect())
+    }
+
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError> {
         self.users()
             .remove(username_key)

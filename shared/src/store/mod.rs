@@ -73,6 +73,12 @@ pub trait UserStore: Send + Sync {
         upgraded: &PasswordHash,
     ) -> Result<bool, StoreError>;
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError>;
+    /// Creates many users (a migration), each only if absent: `true` for each user
+    /// created, `false` for one that existed and was left untouched. Users in one
+    /// call must have distinct keys.
+    async fn import_users(&self, users: &[UserRecord]) -> Result<Vec<bool>, StoreError>;
+    /// Every user, in no particular order (for export).
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
 }
 
 /// The client registry (RFC 6749 §2). Same rules as for users: creating never

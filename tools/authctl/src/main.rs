@@ -4,7 +4,10 @@
 //! terminal), never from the command line, where they would land in shell history
 //! and the process list.
 
+mod migration;
+
 use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -131,6 +134,37 @@ enum UserCommand {
         bcrypt_cost: u32,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Import users from CSV or JSON Lines (columns or keys: username, password_hash or
+    /// password, email, full_name, scopes, disabled). Existing users are skipped,
+    /// never overwritten; bcrypt hashes are kept as they are, plain passwords hashed.
+    /// Prints a JSON summary on standard output, progress on standard error.
+    Import {
+        file: PathBuf,
+        /// Default: from the extension (.csv is CSV, anything else JSON Lines).
+        #[arg(long, value_enum)]
+        format: Option<migration::Format>,
+        /// Validate every row and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Continue an interrupted import after the rows it had finished.
+        #[arg(long)]
+        resume: bool,
+        /// bcrypt cost for plain passwords.
+        #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
+        bcrypt_cost: u32,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Export every user to standard output, in the import format.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: migration::Format,
+        /// Include the password hashes (treat the output as a secret).
+        #[arg(long)]
+        with_hashes: bool,
         #[command(flatten)]
         table: TableArgs,
     },
@@ -262,7 +296,7 @@ async fn main() -> ExitCode {
 }
 
 async fn store(args: &TableArgs) -> DynamoDbStore {
-    DynamoDbStore::connect(&StoreSettings {
+    DynamoDbStore::connect_for_admin(&StoreSettings {
         table_name: args.table.clone(),
         endpoint_url: args.endpoint_url.clone(),
     })
@@ -425,6 +459,64 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
                 "set the password of {}; its refresh tokens are revoked",
                 name.as_str()
             );
+            Ok(())
+        }
+        UserCommand::Import {
+            file,
+            format,
+            dry_run,
+            resume,
+            bcrypt_cost,
+            table,
+        } => {
+            let options = migration::ImportOptions {
+                format: format.unwrap_or_else(|| migration::Format::of(&file)),
+                dry_run,
+                resume,
+                hasher: secret_hasher(bcrypt_cost)?,
+            };
+            let store = store(&table).await;
+            let summary = migration::import(&store, &file, &options).await?;
+            eprintln!(
+                "{}imported {}, skipped {} (already present), rejected {}{}",
+                if dry_run {
+                    "dry run, nothing written: "
+                } else {
+                    ""
+                },
+                summary.imported,
+                summary.skipped_existing,
+                summary.rejected.len(),
+                if summary.resumed_after > 0 {
+                    format!(" (resumed after row {})", summary.resumed_after)
+                } else {
+                    String::new()
+                }
+            );
+            for rejection in summary.rejected.iter().take(20) {
+                eprintln!("  line {}: {}", rejection.line, rejection.reason);
+            }
+            if summary.rejected.len() > 20 {
+                eprintln!(
+                    "  ... and {} more (see the JSON summary)",
+                    summary.rejected.len() - 20
+                );
+            }
+            println!(
+                "{}",
+                serde_json::to_string(&summary).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        UserCommand::Export {
+            format,
+            with_hashes,
+            table,
+        } => {
+            let store = store(&table).await;
+            let mut out = std::io::stdout().lock();
+            let count = migration::export(&store, format, with_hashes, &mut out).await?;
+            eprintln!("exported {count} users");
             Ok(())
         }
         UserCommand::Unlock {
