@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what it needs (Python tools in
 # .venv), starts a local DynamoDB-compatible server (moto) on a free port, runs
-# formatting, lints, every Rust test, the template lint and the `cargo lambda watch`
-# path, then stops the server. `.ci/run` calls exactly this.
+# formatting, lints, every Rust test, the template checks (cfn-lint and
+# `sam validate --lint`), the `cargo lambda watch` path and the release arm64 build,
+# then stops the server. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,6 +21,17 @@ if ! sha256sum --status -c .venv/requirements.sha256 2>/dev/null; then
   sha256sum "$requirements" > .venv/requirements.sha256
 fi
 export PATH="$root/.venv/bin:$PATH"
+
+# aws-sam-cli pins a boto3 that moto's does not accept: a virtual environment of its own.
+step "AWS SAM CLI in .venv-sam"
+if [ ! -x .venv-sam/bin/python ]; then
+  python3 -m venv .venv-sam
+fi
+sam_requirements=scripts/requirements-sam.txt
+if ! sha256sum --status -c .venv-sam/requirements.sha256 2>/dev/null; then
+  .venv-sam/bin/pip install --quiet --disable-pip-version-check -r "$sam_requirements"
+  sha256sum "$sam_requirements" > .venv-sam/requirements.sha256
+fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "Installing cargo-nextest"
@@ -66,5 +78,18 @@ cargo nextest run --workspace --locked --no-fail-fast
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
 
+step "sam validate --lint"
+SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml --region us-east-1
+
 step "cargo lambda watch"
 tests/cargo_lambda_watch.sh
+
+# What `sam build` and `cargo lambda deploy` ship: the functions for arm64 (zig, which
+# cargo-lambda brings, links them), optimised, with the release profile's fat LTO.
+step "Release arm64 binaries (cargo lambda build --release --arm64)"
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
+  rustup target add aarch64-unknown-linux-gnu
+cargo lambda build --release --arm64 --locked -p token -p users-me -p well-known -p account
+for function in token users-me well-known account; do
+  printf '%-12s %s bytes\n' "$function" "$(stat -c %s "target/lambda/$function/bootstrap")"
+done
