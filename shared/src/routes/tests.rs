@@ -1954,3 +1954,152 @@ async fn wrong_current_passwords_count_towards_the_login_lock() {
             .contains_key("retry-after")
     );
 }
+
+// ---- Hostile tokens at /users/me (RFC 8725) ---------------------------------------------
+
+/// Thirty-odd forged, malformed or misused tokens, each sent as a bearer token to
+/// `/users/me`: every one is a 401 `invalid_token` with its challenge, never a 200,
+/// a 500 or a hint of why beyond the description.
+#[tokio::test]
+async fn rfc8725_hostile_tokens_are_all_401_invalid_token() {
+    use base64::Engine;
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    use secrecy::ExposeSecret;
+    let s = service().await;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let json_b64 = |value: &Value| b64(value.to_string().as_bytes());
+    let kid = s.env["JWT_SIGNING_KEY_ID"].clone();
+    let our_key = EncodingKey::from_ec_pem(s.env["JWT_SIGNING_KEY"].as_bytes()).unwrap();
+    let other = keys::generate(SigningAlgorithm::Es256).unwrap();
+    let other_key = EncodingKey::from_ec_pem(other.signing_key.expose_secret().as_bytes()).unwrap();
+    let public_pem = {
+        let keys: Value = serde_json::from_str(&s.env["JWT_VERIFICATION_KEYS"]).unwrap();
+        keys[&kid].as_str().unwrap().to_owned()
+    };
+    let user = s.store.get_user("alice").await.unwrap().unwrap();
+    let now = crate::now_unix();
+    let claims = |overrides: Value| {
+        let mut base = serde_json::json!({
+            "iss": ISSUER, "sub": user.user_id, "aud": AUDIENCE, "exp": now + 600,
+            "iat": now, "jti": "j1", "client_id": "web-app", "username": "alice"
+        });
+        for (k, v) in overrides.as_object().unwrap() {
+            if v.is_null() {
+                base.as_object_mut().unwrap().remove(k);
+            } else {
+                base[k] = v.clone();
+            }
+        }
+        base
+    };
+    let header = |overrides: Value| {
+        let mut base = serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": kid});
+        for (k, v) in overrides.as_object().unwrap() {
+            if v.is_null() {
+                base.as_object_mut().unwrap().remove(k);
+            } else {
+                base[k] = v.clone();
+            }
+        }
+        base
+    };
+    // Signs `header.payload` as given, byte for byte.
+    let sign = |header: &str, payload: &str, key: &EncodingKey, alg: Algorithm| {
+        let message = format!("{header}.{payload}");
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
+        format!("{message}.{signature}")
+    };
+    let es = |h: Value, c: Value| sign(&json_b64(&h), &json_b64(&c), &our_key, Algorithm::ES256);
+    let valid = es(header(serde_json::json!({})), claims(serde_json::json!({})));
+    assert_eq!(
+        s.me(Some(&format!("Bearer {valid}"))).await.status(),
+        200,
+        "the control case"
+    );
+    let parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    let unsigned = |alg: &str| {
+        format!(
+            "{}.{}.",
+            json_b64(&header(serde_json::json!({"alg": alg}))),
+            parts[1]
+        )
+    };
+    let hmac_with_public_key = |alg: &str, algorithm: Algorithm| {
+        sign(
+            &json_b64(&header(serde_json::json!({"alg": alg}))),
+            &parts[1],
+            &EncodingKey::from_secret(public_pem.as_bytes()),
+            algorithm,
+        )
+    };
+    let with_header = |h: Value| es(h, claims(serde_json::json!({})));
+    let with_claims = |c: Value| es(header(serde_json::json!({})), claims(c));
+    let deleted_user = {
+        let mut gone = claims(serde_json::json!({"username": "ghost", "sub": "usr_ghost"}));
+        gone["jti"] = "j2".into();
+        es(header(serde_json::json!({})), gone)
+    };
+    let refresh_token = refresh_token_of(&s.login_alice("").await);
+
+    let cases: Vec<(&str, String)> = vec![
+        ("alg none", unsigned("none")),
+        ("alg None", unsigned("None")),
+        ("alg NONE", unsigned("NONE")),
+        ("alg nOnE", unsigned("nOnE")),
+        ("alg none with the real signature", format!("{}.{}.{}", json_b64(&header(serde_json::json!({"alg": "none"}))), parts[1], parts[2])),
+        ("HS256 keyed with the public key", hmac_with_public_key("HS256", Algorithm::HS256)),
+        ("HS384 keyed with the public key", hmac_with_public_key("HS384", Algorithm::HS384)),
+        ("RS256 header on an ES256 signature", format!("{}.{}.{}", json_b64(&header(serde_json::json!({"alg": "RS256"}))), parts[1], parts[2])),
+        ("ES384 header", format!("{}.{}.{}", json_b64(&header(serde_json::json!({"alg": "ES384"}))), parts[1], parts[2])),
+        ("signed by another key under our kid", sign(&json_b64(&header(serde_json::json!({}))), &parts[1], &other_key, Algorithm::ES256)),
+        ("unknown kid", with_header(header(serde_json::json!({"kid": "not-a-key"})))),
+        ("no kid", with_header(header(serde_json::json!({"kid": null})))),
+        ("kid path traversal", with_header(header(serde_json::json!({"kid": "../../../../etc/passwd"})))),
+        ("kid SQL-like", with_header(header(serde_json::json!({"kid": "' OR '1'='1"})))),
+        ("kid empty", with_header(header(serde_json::json!({"kid": ""})))),
+        ("jku injection", with_header(header(serde_json::json!({"jku": "https://evil.example/jwks.json"})))),
+        ("embedded jwk", with_header(header(serde_json::json!({"jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}})))),
+        ("x5u injection", with_header(header(serde_json::json!({"x5u": "https://evil.example/cert.pem"})))),
+        ("x5c chain", with_header(header(serde_json::json!({"x5c": ["MIIB"]})))),
+        ("crit header", with_header(header(serde_json::json!({"crit": ["exp"], "exp": 1})))),
+        ("typ JWT", with_header(header(serde_json::json!({"typ": "JWT"})))),
+        ("no typ", with_header(header(serde_json::json!({"typ": null})))),
+        ("expired", with_claims(serde_json::json!({"exp": now - 120}))),
+        ("issued in the future", with_claims(serde_json::json!({"iat": now + 3600, "exp": now + 7200}))),
+        ("no exp", with_claims(serde_json::json!({"exp": null}))),
+        ("wrong iss", with_claims(serde_json::json!({"iss": "https://evil.example"}))),
+        ("wrong aud", with_claims(serde_json::json!({"aud": "https://other-api.example"}))),
+        ("no aud", with_claims(serde_json::json!({"aud": null}))),
+        ("duplicate sub in the payload", sign(
+            &json_b64(&header(serde_json::json!({}))),
+            &b64(format!(
+                r#"{{"iss":"{ISSUER}","sub":"usr_admin","sub":"{}","aud":"{AUDIENCE}","exp":{},"iat":{now},"jti":"j3","username":"alice"}}"#,
+                user.user_id,
+                now + 600
+            ).as_bytes()),
+            &our_key,
+            Algorithm::ES256,
+        )),
+        ("payload not JSON", sign(&json_b64(&header(serde_json::json!({}))), &b64(b"hello"), &our_key, Algorithm::ES256)),
+        ("header not JSON", format!("{}.{}.{}", b64(b"{not json"), parts[1], parts[2])),
+        ("truncated signature", valid[..valid.len() - 6].to_owned()),
+        ("signature removed", format!("{}.{}.", parts[0], parts[1])),
+        ("two segments", format!("{}.{}", parts[0], parts[1])),
+        ("four segments", format!("{valid}.{}", parts[2])),
+        ("standard-base64 characters", format!("{}.{}+/.{}", parts[0], parts[1], parts[2])),
+        ("oversized", format!("{}.{}.{}", parts[0], "A".repeat(12_000), parts[2])),
+        ("a refresh token as bearer", refresh_token),
+        ("a deleted user's token", deleted_user),
+    ];
+    assert!(cases.len() >= 30);
+    for (name, token) in cases {
+        let response = s.me(Some(&format!("Bearer {token}"))).await;
+        assert_eq!(response.status(), 401, "{name}: {}", response.body());
+        assert_eq!(json(&response)["error"], "invalid_token", "{name}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{name}: {challenge}"
+        );
+    }
+}
