@@ -15,6 +15,7 @@ use shared::routes::Endpoint;
 use shared::store::{ClientStore, DynamoDbStore, StoreSettings, UserStore};
 use shared::users::{UserRecord, Username};
 
+pub mod fault_proxy;
 pub mod runtime_api;
 
 pub const ISSUER: &str = "https://auth.example.test";
