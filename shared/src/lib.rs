@@ -14,6 +14,8 @@ pub mod lambda;
 pub mod oauth;
 pub mod password_policy;
 pub mod passwords;
+#[cfg(test)]
+mod properties;
 pub mod refresh;
 pub mod routes;
 pub mod store;
