@@ -25,21 +25,26 @@ pub enum Outcome {
 struct Inner {
     events: Mutex<mpsc::UnboundedReceiver<Value>>,
     outcomes: mpsc::UnboundedSender<Outcome>,
+    /// When each `GET /next` arrived (the first one ends the function's init).
+    polls: mpsc::UnboundedSender<std::time::Instant>,
 }
 
 pub struct FakeRuntimeApi {
     pub address: std::net::SocketAddr,
     events: mpsc::UnboundedSender<Value>,
     outcomes: Mutex<mpsc::UnboundedReceiver<Outcome>>,
+    polls: Mutex<mpsc::UnboundedReceiver<std::time::Instant>>,
 }
 
 impl FakeRuntimeApi {
     pub async fn start() -> Self {
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let (outcome_tx, outcome_rx) = mpsc::unbounded_channel();
+        let (poll_tx, poll_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             events: Mutex::new(event_rx),
             outcomes: outcome_tx,
+            polls: poll_tx,
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -57,7 +62,17 @@ impl FakeRuntimeApi {
             address,
             events: event_tx,
             outcomes: Mutex::new(outcome_rx),
+            polls: Mutex::new(poll_rx),
         }
+    }
+
+    /// When the function next asked for an event (the first time: the end of init).
+    pub async fn next_poll(&self) -> std::time::Instant {
+        let mut polls = self.polls.lock().await;
+        tokio::time::timeout(Duration::from_secs(30), polls.recv())
+            .await
+            .expect("the function polled within 30 s")
+            .expect("the runtime API is running")
     }
 
     /// Queues one event and waits (at most 30 s) for what the function posts back.
@@ -76,6 +91,7 @@ impl FakeRuntimeApi {
 }
 
 async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
+    let _ = inner.polls.send(std::time::Instant::now());
     // Blocks until an event is queued, as the real Runtime API does.
     let event = inner
         .events
