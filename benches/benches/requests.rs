@@ -136,5 +136,97 @@ fn handlers(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tokens, bcrypt, handlers);
+/// `/users/me` and `/token` with 10, 10,000 and 100,000 users in the store, and a
+/// refresh at the end of a long rotation chain: none should grow with the count.
+fn growth(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut group = c.benchmark_group("growth");
+    group.sample_size(10);
+    // Cost 4 (development mode): the growth is in the store, not in bcrypt.
+    let mut env = env(SigningAlgorithm::Es256, 4);
+    env.insert("AUTH_DEVELOPMENT_MODE".into(), "true".into());
+    for users in [10usize, 10_000, 100_000] {
+        let store = Arc::new(MemoryStore::new());
+        let token = TokenEndpoint::from_env(&env, store.clone()).unwrap();
+        let users_me = UsersMeEndpoint::from_env(&env, store.clone()).unwrap();
+        let hash = runtime
+            .block_on(
+                token
+                    .passwords()
+                    .hash(SecretString::from(PASSWORD.to_owned())),
+            )
+            .unwrap();
+        runtime.block_on(async {
+            let batch: Vec<UserRecord> = (0..users)
+                .map(|i| {
+                    UserRecord::new(Username::parse(&format!("user{i}")).unwrap(), hash.clone())
+                })
+                .collect();
+            store.import_users(&batch).await.unwrap();
+            store
+                .create_client(&ClientRecord {
+                    client_id: ClientId::parse("web-app").unwrap(),
+                    secret_hash: None,
+                    grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+                    scopes: Vec::new(),
+                    disabled: false,
+                    created_at: 0,
+                })
+                .await
+                .unwrap();
+        });
+        let login = || {
+            http::Request::post("/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Bytes::from_static(
+                    b"grant_type=password&client_id=web-app&username=user7&password=correct+horse+battery+staple",
+                ))
+                .unwrap()
+        };
+        let response = runtime.block_on(token.handle(login()));
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        let bearer = format!("Bearer {}", body["access_token"].as_str().unwrap());
+        group.bench_function(format!("/users/me with {users} users"), |b| {
+            b.to_async(&runtime).iter(|| {
+                users_me.handle(
+                    http::Request::get("/users/me")
+                        .header("authorization", bearer.as_str())
+                        .body(Bytes::new())
+                        .unwrap(),
+                )
+            })
+        });
+        group.bench_function(format!("/token (cost 4) with {users} users"), |b| {
+            b.to_async(&runtime).iter(|| token.handle(login()))
+        });
+        if users == 10 {
+            // A chain of 1,000 rotations, then the cost of the next one.
+            let mut refresh = body["refresh_token"].as_str().unwrap().to_owned();
+            let rotate = |refresh: &str| {
+                http::Request::post("/token")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Bytes::from(format!(
+                        "grant_type=refresh_token&client_id=web-app&refresh_token={refresh}"
+                    )))
+                    .unwrap()
+            };
+            for _ in 0..1_000 {
+                let response = runtime.block_on(token.handle(rotate(&refresh)));
+                let next: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+                refresh = next["refresh_token"].as_str().unwrap().to_owned();
+            }
+            let chain = std::cell::RefCell::new(refresh);
+            group.bench_function("refresh after 1,000 rotations", |b| {
+                b.iter(|| {
+                    let response = runtime.block_on(token.handle(rotate(&chain.borrow())));
+                    let next: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+                    *chain.borrow_mut() = next["refresh_token"].as_str().unwrap().to_owned();
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tokens, bcrypt, handlers, growth);
 criterion_main!(benches);
