@@ -34,6 +34,21 @@ fn env(algorithm: SigningAlgorithm, bcrypt_cost: u32) -> HashMap<String, String>
     .collect()
 }
 
+/// The public client the benchmarked logins name.
+async fn register_web_app(store: &MemoryStore) {
+    store
+        .create_client(&ClientRecord {
+            client_id: ClientId::parse("web-app").unwrap(),
+            secret_hash: None,
+            grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+            scopes: Vec::new(),
+            disabled: false,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+}
+
 fn tokens(c: &mut Criterion) {
     for algorithm in [
         SigningAlgorithm::Es256,
@@ -94,17 +109,7 @@ fn handlers(c: &mut Criterion) {
                 .create_user(&UserRecord::new(Username::parse("alice").unwrap(), hash))
                 .await
                 .unwrap();
-            store
-                .create_client(&ClientRecord {
-                    client_id: ClientId::parse("web-app").unwrap(),
-                    secret_hash: None,
-                    grant_types: vec![GrantType::Password],
-                    scopes: Vec::new(),
-                    disabled: false,
-                    created_at: 0,
-                })
-                .await
-                .unwrap();
+            register_web_app(&store).await;
         });
         let login = || {
             http::Request::post("/token")
@@ -163,17 +168,7 @@ fn growth(c: &mut Criterion) {
                 })
                 .collect();
             store.import_users(&batch).await.unwrap();
-            store
-                .create_client(&ClientRecord {
-                    client_id: ClientId::parse("web-app").unwrap(),
-                    secret_hash: None,
-                    grant_types: vec![GrantType::Password, GrantType::RefreshToken],
-                    scopes: Vec::new(),
-                    disabled: false,
-                    created_at: 0,
-                })
-                .await
-                .unwrap();
+            register_web_app(&store).await;
         });
         let login = || {
             http::Request::post("/token")

@@ -233,6 +233,20 @@ where
     }
 }
 
+/// A conditional write whose failed condition is an answer, not an error: `true` when
+/// the write was applied, `false` when its condition did not hold.
+fn applied<T, E, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(error) => Err(store_failure(operation, error)),
+    }
+}
+
 /// A failed conditional write: the condition not holding is `condition_failed`
 /// (the user exists already, or does not exist); anything else is a store failure.
 fn conditional_write_failure<E, R>(
@@ -404,11 +418,7 @@ impl UserStore for DynamoDbStore {
             .expression_attribute_values(":upgraded", AttributeValue::S(upgraded.as_str().into()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(error) => Err(store_failure("UpdateItem", error)),
-        }
+        applied("UpdateItem", result)
     }
 
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError> {
@@ -760,12 +770,8 @@ impl LoginAttemptStore for DynamoDbStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            // A lock is in force already (or the counter was just cleared).
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(error) => Err(store_failure("UpdateItem", error)),
-        }
+        // Not applied: a lock is in force already (or the counter was just cleared).
+        applied("UpdateItem", result)
     }
 
     async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError> {
