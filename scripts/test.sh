@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what it needs (Python tools in
 # .venv), starts a local DynamoDB-compatible server (moto) on a free port, runs
 # formatting, lints, every Rust test, the template checks (cfn-lint and
-# `sam validate --lint`), the `cargo lambda watch` path and the release arm64 build,
+# `sam validate --lint`), the `cargo lambda watch` path, the API docs (schemathesis,
+# headless Chromium; Chromium is installed with apt if missing) and the release arm64 build,
 # then stops the server. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ mkdir -p .tmp
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python tools (moto server, cfn-lint, cargo-lambda) in .venv"
+step "Python tools (moto server, cfn-lint, cargo-lambda, schemathesis) in .venv"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -83,6 +84,9 @@ SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml -
 
 step "cargo lambda watch"
 tests/cargo_lambda_watch.sh
+
+step "API docs: openapi-spec-validator, schemathesis, /docs in headless Chromium"
+tests/api_docs_check.sh
 
 # What `sam build` and `cargo lambda deploy` ship: the functions for arm64 (zig, which
 # cargo-lambda brings, links them), optimised, with the release profile's fat LTO.

@@ -9,6 +9,25 @@ use crate::error::ApiError;
 /// What handlers return; adapters turn it into a Lambda or axum response.
 pub type HttpResponse = Response<String>;
 
+/// Every `error` code [`error_response`] can produce, for the OpenAPI document. A test
+/// keeps the list and the mapping in step.
+pub const OAUTH_ERROR_CODES: &[&str] = &[
+    "invalid_request",
+    "invalid_grant",
+    "invalid_client",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "unsupported_token_type",
+    "invalid_token",
+    "insufficient_scope",
+    "username_taken",
+    "conflict",
+    "not_found",
+    "temporarily_unavailable",
+    "server_error",
+];
+
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
@@ -309,12 +328,37 @@ mod tests {
                 "temporarily_unavailable",
             ),
             (ApiError::Internal, 500, "server_error"),
+            (ApiError::invalid_request("x"), 400, "invalid_request"),
+            (
+                ApiError::Conflict {
+                    code: "conflict",
+                    description: "x",
+                },
+                409,
+                "conflict",
+            ),
+            (
+                ApiError::InsufficientScope {
+                    required: "x".into(),
+                },
+                403,
+                "insufficient_scope",
+            ),
         ];
+        let mut produced = std::collections::BTreeSet::new();
         for (error, status, code) in cases {
             let response = error_response(&error, "api");
             assert_eq!(response.status(), status, "{error:?}");
             assert_eq!(body(&response)["error"], code, "{error:?}");
+            assert!(
+                OAUTH_ERROR_CODES.contains(&code),
+                "{code} is not documented"
+            );
+            produced.insert(code);
         }
+        // And the documented list names nothing the server never says.
+        let documented: std::collections::BTreeSet<_> = OAUTH_ERROR_CODES.iter().copied().collect();
+        assert_eq!(produced, documented);
     }
 
     #[test]

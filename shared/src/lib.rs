@@ -12,6 +12,7 @@ pub mod http;
 pub mod keys;
 pub mod lambda;
 pub mod oauth;
+pub mod openapi;
 pub mod password_policy;
 pub mod passwords;
 #[cfg(test)]

@@ -100,13 +100,14 @@ pub fn new_user_id() -> String {
 }
 
 /// The user's profile as the owner sees it.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PublicProfile {
     pub username: String,
     pub full_name: Option<String>,
     pub email: Option<String>,
     pub disabled: bool,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

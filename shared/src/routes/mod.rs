@@ -3,6 +3,7 @@
 //! and the tests all call them the same way.
 
 pub mod account;
+pub mod api_docs;
 pub mod revoke;
 pub mod token;
 pub mod users_me;
@@ -24,6 +25,28 @@ use crate::tokens::{AccessTokenClaims, TokenVerifier};
 #[async_trait]
 pub trait Endpoint: Send + Sync + 'static {
     async fn handle(&self, request: http::Request<Bytes>) -> HttpResponse;
+}
+
+/// One endpoint shared by several routes.
+#[async_trait]
+impl<T: Endpoint + ?Sized> Endpoint for Arc<T> {
+    async fn handle(&self, request: http::Request<Bytes>) -> HttpResponse {
+        (**self).handle(request).await
+    }
+}
+
+/// The public, table-less function: discovery metadata and keys under
+/// `/.well-known/`, the OpenAPI document and the interactive docs.
+pub fn public_function(env: &dyn Environment) -> Result<EndpointsByPath, ConfigError> {
+    let docs = Arc::new(api_docs::ApiDocsEndpoint::from_env(env)?);
+    let routes = api_docs::ApiDocsEndpoint::PATH_SUFFIXES
+        .iter()
+        .map(|suffix| (*suffix, Box::new(Arc::clone(&docs)) as Box<dyn Endpoint>))
+        .collect();
+    Ok(EndpointsByPath::new(
+        routes,
+        Box::new(well_known::WellKnownEndpoint::from_env(env)?),
+    ))
 }
 
 /// The token function: `POST /revoke` by its path, and `POST /token` for every

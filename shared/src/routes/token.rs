@@ -26,10 +26,14 @@ use crate::tokens::{IssuedToken, TokenSigner};
 use crate::users::{UserRecord, Username};
 
 /// The successful token response (RFC 6749 §5.1). No `Debug`: it holds tokens.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
+    /// A JWT (RFC 9068), `typ` `at+jwt`.
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String)]
     pub token_type: &'static str,
+    /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Only for clients allowed the refresh-token grant, never for client
     /// credentials (§4.4.3).

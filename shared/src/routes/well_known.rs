@@ -22,19 +22,23 @@ pub const MAX_AGE_SECONDS: u32 = 300;
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
 /// RFC 8414 §2 authorization server metadata.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerMetadata {
     pub issuer: String,
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub jwks_uri: String,
+    #[schema(value_type = Vec<String>)]
     pub grant_types_supported: Vec<&'static str>,
+    #[schema(value_type = Vec<String>)]
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[schema(value_type = Vec<String>)]
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
     /// No authorization endpoint (yet), so no response types: an empty list rather
     /// than a promise.
+    #[schema(value_type = Vec<String>)]
     pub response_types_supported: Vec<&'static str>,
 }
 

@@ -19,6 +19,7 @@ use shared::http::error_response;
 use shared::keys::{self, SigningAlgorithm};
 use shared::oauth::MAX_BODY_BYTES;
 use shared::routes::Endpoint;
+use shared::routes::api_docs::ApiDocsEndpoint;
 use shared::routes::revoke::RevokeEndpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
@@ -51,6 +52,13 @@ pub struct LocalOptions {
 /// Builds the router with every route, seeding the users. Configuration goes through
 /// the same code path as in Lambda, with development mode on.
 pub async fn build(options: &LocalOptions) -> Result<Router, String> {
+    Ok(router(routes(options).await?))
+}
+
+/// Every route (as an axum path pattern) and the endpoint that serves it.
+pub async fn routes(
+    options: &LocalOptions,
+) -> Result<Vec<(&'static str, Arc<dyn Endpoint>)>, String> {
     if shared::oauth::ScopeSet::parse(&options.scopes.join(" ")).is_err() {
         return Err("a scope has a character RFC 6749 §3.3 does not allow".into());
     }
@@ -127,7 +135,8 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
         shared::routes::account::account_function(&env, Arc::clone(&store)).map_err(describe)?,
     );
     let well_known = Arc::new(WellKnownEndpoint::from_env(&env).map_err(describe)?);
-    Ok(router(vec![
+    let docs: Arc<dyn Endpoint> = Arc::new(ApiDocsEndpoint::from_env(&env).map_err(describe)?);
+    Ok(vec![
         ("/token", Arc::new(token)),
         (
             "/revoke",
@@ -137,7 +146,10 @@ pub async fn build(options: &LocalOptions) -> Result<Router, String> {
         ("/users", Arc::clone(&accounts)),
         ("/users/me/password", accounts),
         ("/.well-known/{*document}", well_known),
-    ]))
+        ("/openapi.json", Arc::clone(&docs)),
+        ("/docs", Arc::clone(&docs)),
+        ("/docs/{*asset}", docs),
+    ])
 }
 
 /// Every route, at the paths API Gateway serves them on.

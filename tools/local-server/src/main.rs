@@ -99,6 +99,7 @@ async fn main() -> Result<(), String> {
     if args.self_service {
         println!("  POST /users, POST /users/me/password (self-service is on)");
     }
+    println!("Interactive API docs: {base_url}/docs (OpenAPI 3.1: {base_url}/openapi.json)");
     println!("Public client: client_id '{PUBLIC_CLIENT_ID}' (password and refresh_token grants)");
     if let Some(password) = demo_password {
         println!("Demo user: username 'demo', password '{password}'");
