@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh clone: installs what it needs (Python tools in
 # .venv), starts a local DynamoDB-compatible server (moto) on a free port, runs
 # formatting, lints, every Rust test, the template checks (cfn-lint and
-# `sam validate --lint`), the `cargo lambda watch` path, the API docs (schemathesis,
+# `sam validate --lint`), the soak, the `cargo lambda watch` path, the API docs (schemathesis,
 # headless Chromium; Chromium is installed with apt if missing) and the release arm64 build,
 # then stops the server. `.ci/run` calls exactly this.
 set -euo pipefail
@@ -69,12 +69,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The binaries the end-to-end tests start, built one package at a time as
 # `cargo lambda watch` builds them, so that both reuse the same artifacts.
 step "Build the function binaries and authctl"
-for package in token users-me well-known account authctl; do
+for package in token users-me well-known account authctl local-server; do
   cargo build --locked --quiet -p "$package"
 done
 
 step "Tests (unit, integration against DynamoDB, Lambda binaries, local server)"
-cargo nextest run --workspace --locked --no-fail-fast
+cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(soak)'
+
+# Alone, so that its load neither slows the timing-sensitive tests nor is slowed by them.
+step "Soak: 20,000 mixed requests against the local server on a DynamoDB-compatible server"
+cargo nextest run --locked -p integration-tests --test soak --no-capture
 
 step "cfn-lint template.yaml"
 cfn-lint template.yaml

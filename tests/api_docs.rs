@@ -21,6 +21,7 @@ fn options(base_url: &str) -> LocalOptions {
         bcrypt_cost: 4,
         self_service: true,
         algorithm: SigningAlgorithm::Es256,
+        table: None,
     }
 }
 

@@ -28,6 +28,7 @@ async fn start_local_server_signing_with(algorithm: SigningAlgorithm) -> (String
         bcrypt_cost: 4,
         self_service: true,
         algorithm,
+        table: None,
     })
     .await
     .unwrap();

@@ -43,6 +43,11 @@ pub struct PrivateDynamoDb {
 
 impl PrivateDynamoDb {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With options of `scripts/dynamodb_server.py`, such as `--item-rollback`.
+    pub fn start_with(options: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -50,6 +55,7 @@ impl PrivateDynamoDb {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dynamodb_server.py");
         let child = std::process::Command::new("python3")
             .args([script, "127.0.0.1", &port.to_string()])
+            .args(options)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

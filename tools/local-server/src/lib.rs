@@ -1,6 +1,6 @@
 //! The development server: every route of the service in one process, on the
-//! in-memory store, with a signing key generated at start-up. The handlers are the
-//! very ones the Lambda functions run; only the host differs.
+//! in-memory store (or a DynamoDB table), with a signing key generated at start-up.
+//! The handlers are the very ones the Lambda functions run; only the host differs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ use shared::routes::revoke::RevokeEndpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
 use shared::routes::well_known::WellKnownEndpoint;
-use shared::store::{MemoryStore, Store};
+use shared::store::{DynamoDbStore, MemoryStore, Store, StoreError, StoreSettings};
 use shared::users::{UserRecord, Username};
 
 /// The public client the local server always registers, for the password and
@@ -47,6 +47,10 @@ pub struct LocalOptions {
     /// ES256 by default; RS256 to try API Gateway's JWT authorizer, which verifies
     /// RSA signatures only.
     pub algorithm: SigningAlgorithm,
+    /// A DynamoDB table instead of the in-memory store, created if missing, at
+    /// `DYNAMODB_ENDPOINT` if set (a local DynamoDB-compatible server) or in AWS.
+    /// Seeded users and clients that exist already are kept as they are.
+    pub table: Option<String>,
 }
 
 /// Builds the router with every route, seeding the users. Configuration goes through
@@ -81,7 +85,7 @@ pub async fn routes(
     .chain(key.environment())
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store = open_store(options.table.as_deref()).await?;
     let describe = |e: ConfigError| e.to_string();
     let token = TokenEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
     let users_me = UsersMeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
@@ -95,10 +99,10 @@ pub async fn routes(
         let mut user = UserRecord::new(username, hash);
         user.full_name = Some(format!("{name} (local)"));
         user.scopes = options.scopes.clone();
-        store
-            .create_user(&user)
-            .await
-            .map_err(|e| format!("{name}: {e}"))?;
+        match store.create_user(&user).await {
+            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Err(e) => return Err(format!("{name}: {e}")),
+        }
     }
     let mut clients = vec![ClientRecord {
         client_id: ClientId::parse(PUBLIC_CLIENT_ID).map_err(|e| e.to_string())?,
@@ -125,10 +129,10 @@ pub async fn routes(
         });
     }
     for client in &clients {
-        store
-            .create_client(client)
-            .await
-            .map_err(|e| format!("{}: {e}", client.client_id))?;
+        match store.create_client(client).await {
+            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Err(e) => return Err(format!("{}: {e}", client.client_id)),
+        }
     }
     let passwords = token.passwords().clone();
     let accounts: Arc<dyn Endpoint> = Arc::new(
@@ -150,6 +154,22 @@ pub async fn routes(
         ("/docs", Arc::clone(&docs)),
         ("/docs/{*asset}", docs),
     ])
+}
+
+/// The in-memory store, or the named DynamoDB table (created if missing).
+async fn open_store(table: Option<&str>) -> Result<Arc<dyn Store>, String> {
+    let Some(table) = table else {
+        return Ok(Arc::new(MemoryStore::new()));
+    };
+    let store = DynamoDbStore::connect(&StoreSettings {
+        table_name: table.to_owned(),
+        endpoint_url: std::env::var("DYNAMODB_ENDPOINT").ok(),
+    })
+    .await;
+    match store.create_table().await {
+        Ok(()) | Err(StoreError::AlreadyExists) => Ok(Arc::new(store)),
+        Err(e) => Err(format!("table {table}: {e}")),
+    }
 }
 
 /// Every route, at the paths API Gateway serves them on.

@@ -37,6 +37,11 @@ struct Args {
     /// bcrypt cost (10 keeps local logins quick; production defaults to 12).
     #[arg(long, default_value_t = 10)]
     bcrypt_cost: u32,
+    /// Keep users and tokens in this DynamoDB table instead of in memory (created if
+    /// missing): at DYNAMODB_ENDPOINT if set, such as a local DynamoDB-compatible
+    /// server, otherwise in AWS with the usual credentials.
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
 }
 
 /// Splits repeated `NAME:VALUE` arguments; the error names only the part before the
@@ -88,10 +93,18 @@ async fn main() -> Result<(), String> {
         } else {
             SigningAlgorithm::Es256
         },
+        table: args.table.clone(),
     })
     .await?;
 
-    println!("DEVELOPMENT ONLY: in-memory users, a signing key that dies with this process.");
+    match &args.table {
+        None => println!(
+            "DEVELOPMENT ONLY: in-memory users, a signing key that dies with this process."
+        ),
+        Some(table) => println!(
+            "DEVELOPMENT ONLY: users in the table {table}, a signing key that dies with this process."
+        ),
+    }
     println!("Listening on {base_url}");
     println!(
         "  POST /token, POST /revoke, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
