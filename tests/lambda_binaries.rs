@@ -169,6 +169,35 @@ async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
     assert_eq!(key_set["keys"][0]["kty"], "EC");
 }
 
+/// `lambda_http` alone panics on a query string or path that is no URI (a raw `<`, a
+/// path without its `/`); the binary answers 400 and keeps serving.
+#[tokio::test]
+async fn an_event_whose_uri_is_malformed_is_a_400_and_the_function_lives_on() {
+    let mut env = service_env("unused");
+    env.remove("TABLE_NAME");
+    env.remove("DYNAMODB_ENDPOINT");
+    env.remove("JWT_SIGNING_KEY");
+    let runtime = FakeRuntimeApi::start().await;
+    let _function = spawn_function(&function_binary("well-known"), &runtime, &env);
+    let jwks = EventRequest {
+        method: "GET",
+        path: "/.well-known/jwks.json",
+        ..Default::default()
+    };
+    let version = EventVersion::HttpV2;
+    for (field, value) in [("rawQueryString", "a=<b>&c=\"d\""), ("rawPath", "]")] {
+        let mut request = event(version, &jwks);
+        request[field] = value.into();
+        let response = response_of(runtime.invoke(request).await);
+        assert_eq!(response["statusCode"], 400, "{response}");
+        let body: serde_json::Value =
+            serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["error"], "invalid_request");
+        let next = response_of(runtime.invoke(event(version, &jwks)).await);
+        assert_eq!(next["statusCode"], 200, "{next}");
+    }
+}
+
 #[tokio::test]
 async fn the_account_binary_registers_users_when_switched_on() {
     let store = fresh_store("bin-account").await;

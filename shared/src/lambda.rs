@@ -4,12 +4,63 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use lambda_http::Body;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, LambdaEvent, tower};
 
 use crate::config::{self, ConfigError, Environment, ProcessEnvironment};
-use crate::http::HttpResponse;
+use crate::error::ApiError;
+use crate::http::{HttpResponse, error_response};
 use crate::routes::Endpoint;
 use crate::store::{DynamoDbStore, Store};
+
+/// Marks an event whose URI had to be replaced (see [`convertible_event`]): the
+/// request is answered 400 without reaching an endpoint.
+const MALFORMED_URI_MARK: &str = "x-oauth-server-malformed-uri";
+
+/// Parses an API Gateway event (REST v1 or HTTP API v2) for `lambda_http`.
+///
+/// `lambda_http` 1.3 panics while converting an event whose path, query string or
+/// host does not form a valid URI (a raw `<` in the query string, a path without a
+/// leading `/`), before any handler runs, and the invocation fails. Here the
+/// conversion is tried first; if it panics, the path, query and host are replaced
+/// with harmless ones and the event is marked, so that the client gets a 400.
+pub fn convertible_event(event: serde_json::Value) -> Result<LambdaRequest, serde_json::Error> {
+    let request: LambdaRequest = serde_json::from_value(event.clone())?;
+    let converts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lambda_http::Request::from(request)
+    }))
+    .is_ok();
+    if converts {
+        return serde_json::from_value(event);
+    }
+    let mut event = event;
+    for (field, value) in [
+        ("rawPath", "/".into()),
+        ("path", "/".into()),
+        ("rawQueryString", "".into()),
+        ("queryStringParameters", serde_json::Value::Null),
+        ("multiValueQueryStringParameters", serde_json::Value::Null),
+    ] {
+        if event.get(field).is_some() {
+            event[field] = value;
+        }
+    }
+    if let Some(context) = event
+        .get_mut("requestContext")
+        .and_then(|c| c.as_object_mut())
+    {
+        context.remove("domainName");
+    }
+    for headers in ["headers", "multiValueHeaders"] {
+        if let Some(headers) = event.get_mut(headers).and_then(|h| h.as_object_mut()) {
+            headers.retain(|name, _| !name.eq_ignore_ascii_case("host"));
+        }
+    }
+    if let Some(headers) = event.get_mut("headers").and_then(|h| h.as_object_mut()) {
+        headers.insert(MALFORMED_URI_MARK.into(), "1".into());
+    }
+    serde_json::from_value(event)
+}
 
 /// Turns a `lambda_http` request into the plain request the handlers take.
 pub fn to_http_request(request: lambda_http::Request) -> http::Request<Bytes> {
@@ -29,12 +80,34 @@ pub fn to_lambda_response(response: HttpResponse) -> lambda_http::Response<Body>
 /// Serves one endpoint on the Lambda runtime until the runtime shuts the process down.
 pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), lambda_http::Error> {
     let endpoint = Arc::new(endpoint);
-    lambda_http::run(lambda_http::service_fn(
-        move |request: lambda_http::Request| {
-            let endpoint = Arc::clone(&endpoint);
+    let handler = lambda_http::service_fn(move |request: lambda_http::Request| {
+        let endpoint = Arc::clone(&endpoint);
+        async move {
+            let response = if request.headers().contains_key(MALFORMED_URI_MARK) {
+                error_response(
+                    &ApiError::invalid_request("the request URI is malformed"),
+                    "",
+                )
+            } else {
+                endpoint.handle(to_http_request(request)).await
+            };
+            Ok::<_, lambda_http::Error>(to_lambda_response(response))
+        }
+    });
+    // lambda_http's own adapter (response formats per API Gateway version), fed with
+    // events parsed by `convertible_event` rather than by the runtime.
+    let mut adapter = lambda_http::Adapter::from(handler);
+    lambda_http::lambda_runtime::run(tower::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let parsed = convertible_event(event.payload);
+            let call = parsed.map(|request| {
+                tower::Service::call(&mut adapter, LambdaEvent::new(request, event.context))
+            });
             async move {
-                let response = endpoint.handle(to_http_request(request)).await;
-                Ok::<_, lambda_http::Error>(to_lambda_response(response))
+                match call {
+                    Ok(response) => response.await,
+                    Err(error) => Err(lambda_http::Error::from(error)),
+                }
             }
         },
     ))

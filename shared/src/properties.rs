@@ -5,6 +5,7 @@
 use proptest::prelude::*;
 
 use crate::clients::PresentedClient;
+use crate::lambda::{convertible_event, to_http_request};
 use crate::oauth::{BearerCredentials, FormParameters, ScopeSet, bearer_token};
 
 /// Percent-encodes every byte outside the unreserved set, as a form encoder would.
@@ -46,7 +47,117 @@ fn verifier() -> &'static crate::tokens::TokenVerifier {
     })
 }
 
+/// An HTTP API (payload 2.0) event as API Gateway sends it: a percent-encoded path,
+/// a query string, headers, and a body as text or base64.
+fn http_api_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    body: &[u8],
+    base64: bool,
+) -> serde_json::Value {
+    use base64::Engine;
+    let body = if base64 {
+        base64::engine::general_purpose::STANDARD.encode(body)
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.7", "userAgent": "proptest"},
+            "requestId": "r", "routeKey": "$default", "stage": "$default",
+            "time": "01/Dec/2026:00:00:00 +0000", "timeEpoch": 0
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    })
+}
+
+/// API Gateway's event JSON through the Lambda adapter's parsing and conversion.
+fn convert(event: &serde_json::Value) -> Option<http::Request<bytes::Bytes>> {
+    let request = convertible_event(event.clone()).ok()?;
+    Some(to_http_request(lambda_http::Request::from(request)))
+}
+
 proptest! {
+    /// Whatever API Gateway sends, the handlers see the same method, path, query,
+    /// headers and body bytes (text bodies as UTF-8, binary ones base64-decoded).
+    #[test]
+    fn api_gateway_events_convert_without_loss(
+        method in prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"]),
+        // `.` and `..` segments are removed, as RFC 3986 §5.2.4 says a URI's are.
+        segments in proptest::collection::vec(
+            "\\PC{1,12}".prop_filter("dot segment", |s| s != "." && s != ".."),
+            0..4,
+        ),
+        query in proptest::collection::vec(("[a-z_]{1,8}", "\\PC{0,12}"), 0..3),
+        headers in proptest::collection::btree_map("[a-z][a-z0-9-]{0,15}", "[ -~]{0,40}", 0..6),
+        body in proptest::collection::vec(any::<u8>(), 0..600),
+        base64 in any::<bool>(),
+    ) {
+        let path = format!(
+            "/{}",
+            segments.iter().map(|s| form_encode(s)).collect::<Vec<_>>().join("/")
+        );
+        let query = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        // API Gateway trims header values; `host` names the API.
+        let mut headers: std::collections::BTreeMap<String, String> = headers
+            .into_iter()
+            .filter(|(name, _)| name != "host")
+            .map(|(name, value)| (name, value.trim().to_owned()))
+            .collect();
+        headers.insert("host".into(), "abc123.execute-api.eu-west-1.amazonaws.com".into());
+        let event = http_api_event(method, &path, &query, &headers, &body, base64);
+        let request = convert(&event).expect("API Gateway events always convert");
+        prop_assert_eq!(request.method().as_str(), method);
+        prop_assert_eq!(request.uri().path(), path.as_str());
+        prop_assert_eq!(request.uri().query().unwrap_or(""), query.as_str());
+        for (name, value) in &headers {
+            prop_assert_eq!(request.headers()[name.as_str()].as_bytes(), value.as_bytes());
+        }
+        let expected_body = if base64 {
+            body.clone()
+        } else {
+            String::from_utf8_lossy(&body).into_owned().into_bytes()
+        };
+        prop_assert_eq!(request.body().as_ref(), expected_body.as_slice());
+    }
+
+    /// Whatever the event holds, parsing and conversion end in a request or an error,
+    /// never a panic: paths and query strings that are no URI (which `lambda_http`
+    /// alone panics on) become a request marked for a 400.
+    #[test]
+    fn malformed_events_never_panic(
+        noise in "\\PC{0,200}",
+        raw_path in "\\PC{0,40}",
+        raw_query in "\\PC{0,40}",
+        field in prop::sample::select(vec!["body", "headers", "isBase64Encoded", "requestContext", "version", "rawQueryString"]),
+        replacement in prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,40}".prop_map(serde_json::Value::from),
+        ],
+    ) {
+        let _ = convertible_event(serde_json::Value::from(noise));
+        let mut event = http_api_event("POST", &raw_path, &raw_query, &Default::default(), b"a=b", false);
+        let _ = convert(&event);
+        event[field] = replacement;
+        let _ = convert(&event);
+    }
+
     /// Arbitrary strings, and three-segment strings shaped like a JWT, are refused
     /// without a panic.
     #[test]
