@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Load against the local server (release build, in-memory store): `/users/me` at 32
-# connections and password logins at 8 (bcrypt cost 12, production's), with wrk
-# (Debian's `wrk`). Prints requests per second, latency percentiles and the CPU cores
-# the server used. Results go to BENCHMARKS.md; nothing is asserted.
+# Load against the local server (release build): `/users/me` at 32 connections and
+# password logins at 8 (bcrypt cost 12, production's), with wrk (Debian's `wrk`).
+# Prints requests per second, latency percentiles and the CPU cores the server used.
+# Results go to BENCHMARKS.md; nothing is asserted.
+#
+# STORE=memory (default): the in-memory store. STORE=dynamodb: a table on the test
+# command's DynamoDB-compatible server (moto, from .venv; run scripts/test.sh once),
+# whose CPU is reported too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-15s}
@@ -11,24 +15,38 @@ cargo build --release --locked --quiet -p local-server
 
 log=.tmp/load-server.log
 mkdir -p .tmp
+store_args=()
+moto=""
+if [ "${STORE:-memory}" = dynamodb ]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  .venv/bin/python scripts/dynamodb_server.py 127.0.0.1 "$port" > .tmp/load-moto.log 2>&1 &
+  moto=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
+  export DYNAMODB_ENDPOINT="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  store_args=(--table "load-$$")
+fi
 # 64 users, so that the 8 login connections rarely share a username: more than four
 # simultaneous logins of one name count as a guessing burst and lock it (README).
 users=()
 for i in $(seq 0 63); do users+=(--user "loader$i:load-test-passphrase"); done
-target/release/local-server --port 0 --bcrypt-cost 12 "${users[@]}" > "$log" 2>&1 &
+target/release/local-server --port 0 --bcrypt-cost 12 "${store_args[@]}" "${users[@]}" > "$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+trap 'kill $server $moto 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do grep -q "Listening on" "$log" && break; sleep 0.1; done
 base=$(grep -m1 "Listening on" "$log" | sed 's/.*Listening on //')
 
-cpu_seconds() { awk '{print ($14 + $15) / 100}' "/proc/$server/stat"; }
+cpu_seconds() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 run() {
   local name=$1; shift
-  local before after started ended
-  before=$(cpu_seconds); started=$(date +%s.%N)
+  local before after started ended moto_before=0 moto_after=0
+  before=$(cpu_seconds "$server"); started=$(date +%s.%N)
+  [ -n "$moto" ] && moto_before=$(cpu_seconds "$moto")
   wrk "$@"
-  ended=$(date +%s.%N); after=$(cpu_seconds)
-  python3 -c "print(f'$name: server CPU {($after - $before) / ($ended - $started):.2f} cores')"
+  ended=$(date +%s.%N); after=$(cpu_seconds "$server")
+  [ -n "$moto" ] && moto_after=$(cpu_seconds "$moto")
+  python3 -c "print(f'$name: server CPU {($after - $before) / ($ended - $started):.2f} cores, \
+DynamoDB-compatible server CPU {($moto_after - $moto_before) / ($ended - $started):.2f} cores')"
   echo
 }
 
@@ -50,4 +68,4 @@ request = function()
 end
 LUA
 echo "## POST /token (password grant, bcrypt cost 12), 8 connections, $duration"
-run "token" -t2 -c8 -d"$duration" --latency -s "$lua" "$base/token"
+run "token" -t2 -c8 -d"$duration" --timeout 10s --latency -s "$lua" "$base/token"

@@ -170,7 +170,8 @@ async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
 }
 
 /// `lambda_http` alone panics on a query string or path that is no URI (a raw `<`, a
-/// path without its `/`); the binary answers 400 and keeps serving.
+/// path without its `/`) and on a body flagged base64 that is not; the binary
+/// answers 400 and keeps serving.
 #[tokio::test]
 async fn an_event_whose_uri_is_malformed_is_a_400_and_the_function_lives_on() {
     let mut env = service_env("unused");
@@ -185,9 +186,16 @@ async fn an_event_whose_uri_is_malformed_is_a_400_and_the_function_lives_on() {
         ..Default::default()
     };
     let version = EventVersion::HttpV2;
-    for (field, value) in [("rawQueryString", "a=<b>&c=\"d\""), ("rawPath", "]")] {
+    for (field, value) in [
+        ("rawQueryString", "a=<b>&c=\"d\""),
+        ("rawPath", "]"),
+        ("body", "not base64!"),
+    ] {
         let mut request = event(version, &jwks);
         request[field] = value.into();
+        if field == "body" {
+            request["isBase64Encoded"] = true.into();
+        }
         let response = response_of(runtime.invoke(request).await);
         assert_eq!(response["statusCode"], 400, "{response}");
         let body: serde_json::Value =

@@ -13,7 +13,7 @@ use crate::http::{HttpResponse, error_response};
 use crate::routes::Endpoint;
 use crate::store::{DynamoDbStore, Store};
 
-/// Marks an event whose URI had to be replaced (see [`convertible_event`]): the
+/// Marks an event whose URI or body had to be replaced (see [`convertible_event`]): the
 /// request is answered 400 without reaching an endpoint.
 const MALFORMED_URI_MARK: &str = "x-oauth-server-malformed-uri";
 
@@ -21,16 +21,12 @@ const MALFORMED_URI_MARK: &str = "x-oauth-server-malformed-uri";
 ///
 /// `lambda_http` 1.3 panics while converting an event whose path, query string or
 /// host does not form a valid URI (a raw `<` in the query string, a path without a
-/// leading `/`), before any handler runs, and the invocation fails. Here the
-/// conversion is tried first; if it panics, the path, query and host are replaced
-/// with harmless ones and the event is marked, so that the client gets a 400.
+/// leading `/`), or whose body is flagged base64 but is not, before any handler
+/// runs, and the invocation fails. Here the conversion is tried first; if it panics,
+/// the path, query, host and body are replaced with harmless ones and the event is
+/// marked, so that the client gets a 400.
 pub fn convertible_event(event: serde_json::Value) -> Result<LambdaRequest, serde_json::Error> {
-    let request: LambdaRequest = serde_json::from_value(event.clone())?;
-    let converts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        lambda_http::Request::from(request)
-    }))
-    .is_ok();
-    if converts {
+    if converts(&event)? {
         return serde_json::from_value(event);
     }
     let mut event = event;
@@ -40,6 +36,8 @@ pub fn convertible_event(event: serde_json::Value) -> Result<LambdaRequest, serd
         ("rawQueryString", "".into()),
         ("queryStringParameters", serde_json::Value::Null),
         ("multiValueQueryStringParameters", serde_json::Value::Null),
+        ("body", serde_json::Value::Null),
+        ("isBase64Encoded", false.into()),
     ] {
         if event.get(field).is_some() {
             event[field] = value;
@@ -59,7 +57,21 @@ pub fn convertible_event(event: serde_json::Value) -> Result<LambdaRequest, serd
     if let Some(headers) = event.get_mut("headers").and_then(|h| h.as_object_mut()) {
         headers.insert(MALFORMED_URI_MARK.into(), "1".into());
     }
+    if !converts(&event)? {
+        return Err(serde::de::Error::custom(
+            "an event lambda_http cannot convert",
+        ));
+    }
     serde_json::from_value(event)
+}
+
+/// Whether `lambda_http` turns the event into a request without panicking.
+fn converts(event: &serde_json::Value) -> Result<bool, serde_json::Error> {
+    let request: LambdaRequest = serde_json::from_value(event.clone())?;
+    Ok(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lambda_http::Request::from(request)
+    }))
+    .is_ok())
 }
 
 /// Turns a `lambda_http` request into the plain request the handlers take.

@@ -137,13 +137,15 @@ proptest! {
     }
 
     /// Whatever the event holds, parsing and conversion end in a request or an error,
-    /// never a panic: paths and query strings that are no URI (which `lambda_http`
-    /// alone panics on) become a request marked for a 400.
+    /// never a panic: paths and query strings that are no URI, and bodies flagged
+    /// base64 that are not (which `lambda_http` alone panics on), become a request
+    /// marked for a 400.
     #[test]
     fn malformed_events_never_panic(
         noise in "\\PC{0,200}",
         raw_path in "\\PC{0,40}",
         raw_query in "\\PC{0,40}",
+        base64 in any::<bool>(),
         field in prop::sample::select(vec!["body", "headers", "isBase64Encoded", "requestContext", "version", "rawQueryString"]),
         replacement in prop_oneof![
             Just(serde_json::Value::Null),
@@ -153,6 +155,8 @@ proptest! {
     ) {
         let _ = convertible_event(serde_json::Value::from(noise));
         let mut event = http_api_event("POST", &raw_path, &raw_query, &Default::default(), b"a=b", false);
+        // A body flagged base64 that is not.
+        event["isBase64Encoded"] = base64.into();
         let _ = convert(&event);
         event[field] = replacement;
         let _ = convert(&event);
