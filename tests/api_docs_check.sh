@@ -45,8 +45,12 @@ schemathesis run "$base/openapi.json" \
 
 if ! command -v chromium >/dev/null; then
   echo "installing Debian's chromium for the docs-page check"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$work/apt.log"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi
+  if ! { $sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$work/apt.log"; }; then
+    echo "could not install chromium: run as root, with password-less sudo, or install" \
+      "Debian's chromium package first" >&2
+    exit 1
+  fi
 fi
 python tests/docs_page.py "$base" "$work/docs-page.png"

@@ -15,6 +15,18 @@ async fn meets_the_user_contract() {
     shared::store::contract::users(&fresh_store("contract").await).await;
 }
 
+/// The soak's server variant (`--item-rollback`: a cancelled transaction restores
+/// the items it names rather than whole tables) keeps the same all-or-nothing
+/// guarantees: the refresh contract cancels transactions (a token rotated twice)
+/// and checks that the loser wrote nothing.
+#[tokio::test]
+async fn meets_the_contracts_on_the_item_rollback_server() {
+    let server = PrivateDynamoDb::start_with(&["--item-rollback"]);
+    let store = fresh_store_at("contract-rollback", &server.endpoint).await;
+    shared::store::contract::refresh_tokens(&store).await;
+    shared::store::contract::users(&store).await;
+}
+
 #[tokio::test]
 async fn meets_the_login_attempt_contract() {
     shared::store::contract::login_attempts(&fresh_store("contract").await).await;

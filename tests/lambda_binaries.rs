@@ -204,6 +204,25 @@ async fn an_event_whose_uri_is_malformed_is_a_400_and_the_function_lives_on() {
         let next = response_of(runtime.invoke(event(version, &jwks)).await);
         assert_eq!(next["statusCode"], 200, "{next}");
     }
+    // REST API events too, and one without a headers object.
+    let mut request = event(EventVersion::RestV1, &jwks);
+    request["body"] = "not base64!".into();
+    request["isBase64Encoded"] = true.into();
+    request["headers"] = serde_json::Value::Null;
+    request["multiValueHeaders"] = serde_json::Value::Null;
+    let response = response_of(runtime.invoke(request).await);
+    assert_eq!(response["statusCode"], 400, "{response}");
+    // A CORS preflight passed on by an `ANY` route is answered, not refused.
+    let preflight = event(
+        version,
+        &EventRequest {
+            method: "OPTIONS",
+            path: "/.well-known/jwks.json",
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(preflight).await);
+    assert_eq!(response["statusCode"], 204, "{response}");
 }
 
 #[tokio::test]

@@ -54,7 +54,10 @@ pub fn convertible_event(event: serde_json::Value) -> Result<LambdaRequest, serd
             headers.retain(|name, _| !name.eq_ignore_ascii_case("host"));
         }
     }
-    if let Some(headers) = event.get_mut("headers").and_then(|h| h.as_object_mut()) {
+    if !event["headers"].is_object() {
+        event["headers"] = serde_json::json!({});
+    }
+    if let Some(headers) = event["headers"].as_object_mut() {
         headers.insert(MALFORMED_URI_MARK.into(), "1".into());
     }
     if !converts(&event)? {
@@ -96,10 +99,13 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), lambda_http::Error> {
         let endpoint = Arc::clone(&endpoint);
         async move {
             let response = if request.headers().contains_key(MALFORMED_URI_MARK) {
-                error_response(
-                    &ApiError::invalid_request("the request URI is malformed"),
-                    "",
-                )
+                error_response(&ApiError::invalid_request("the request is malformed"), "")
+            } else if request.method() == http::Method::OPTIONS {
+                // A CORS preflight that an `ANY` route passed on: API Gateway adds the
+                // CORS headers configured in template.yaml to this answer.
+                let mut preflight = HttpResponse::new(String::new());
+                *preflight.status_mut() = http::StatusCode::NO_CONTENT;
+                preflight
             } else {
                 endpoint.handle(to_http_request(request)).await
             };

@@ -159,8 +159,8 @@ struct TokenRequestForm {
 struct RevocationForm {
     /// The refresh token to revoke, with every token of its login.
     token: String,
-    /// `refresh_token` or `access_token`; access tokens are answered with
-    /// `unsupported_token_type` (they expire on their own).
+    /// Accepted and not needed: the server tells the kinds apart. Any access token
+    /// (a JWT) is answered with `unsupported_token_type`; they expire on their own.
     token_type_hint: Option<String>,
     client_id: Option<String>,
     #[schema(format = Password)]
@@ -175,8 +175,9 @@ struct RegistrationBody {
     /// 1 to 64 of `A-Z a-z 0-9 . _ - @ +`, unique regardless of case.
     #[schema(max_length = 64, pattern = "^[A-Za-z0-9._@+-]{1,64}$")]
     username: String,
-    /// NIST SP 800-63B: at least the configured minimum length (8 by default), at
-    /// most 72 bytes, not a common password, not containing the username.
+    /// NIST SP 800-63B: at least the configured minimum length (8 by default and at
+    /// least, which is what `minLength` says), at most 72 bytes, not a common
+    /// password, not containing the username.
     #[schema(format = Password, min_length = 8)]
     password: String,
     #[schema(format = Email)]
@@ -236,7 +237,9 @@ struct JsonWebKeySet {
         (status = 200, description = "Tokens issued (RFC 6749 §5.1)", body = crate::routes::token::TokenResponse,
             headers(("Cache-Control" = String, description = "no-store"))),
         (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, \
-            unsupported_grant_type or invalid_scope (§5.2)", body = OAuthError),
+            unsupported_grant_type or invalid_scope (§5.2)", body = OAuthError,
+            headers(("Retry-After" = u32, description = "Seconds, when the username is locked \
+                after repeated failures"))),
         (status = 401, description = "invalid_client (§5.2)", body = OAuthError,
             headers(("WWW-Authenticate" = String, description = "Basic challenge"))),
         (status = 405, description = "Only POST", body = OAuthError),
@@ -261,7 +264,8 @@ fn token() {}
             body = Object),
         (status = 400, description = "invalid_request, unauthorized_client or \
             unsupported_token_type", body = OAuthError),
-        (status = 401, description = "invalid_client", body = OAuthError),
+        (status = 401, description = "invalid_client", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "Basic challenge"))),
         (status = 405, description = "Only POST", body = OAuthError),
         (status = 413, description = "Body over 8 KiB", body = OAuthError),
         (status = 503, description = "temporarily_unavailable", body = OAuthError),
@@ -283,6 +287,7 @@ fn revoke() {}
             body = OAuthError),
         (status = 401, description = "No token, or invalid_token", body = OAuthError,
             headers(("WWW-Authenticate" = String, description = "Bearer challenge (RFC 6750 §3)"))),
+        (status = 405, description = "Only GET", body = OAuthError),
         (status = 503, description = "temporarily_unavailable", body = OAuthError),
     ),
 )]
@@ -320,7 +325,9 @@ fn register() {}
     responses(
         (status = 204, description = "Changed"),
         (status = 400, description = "invalid_request (a password rule) or invalid_grant \
-            (wrong current password)", body = OAuthError),
+            (wrong current password)", body = OAuthError,
+            headers(("Retry-After" = u32, description = "Seconds, when locked after repeated \
+                wrong passwords"))),
         (status = 401, description = "No token, or invalid_token", body = OAuthError),
         (status = 405, description = "Only POST", body = OAuthError),
         (status = 409, description = "conflict: changed meanwhile", body = OAuthError),

@@ -103,9 +103,14 @@ pub const CLIENT_ID: &str = "web-app";
 /// the functions' one-second attempt timeout, and a retried create would then find its
 /// own table. The store returned has the functions' timeouts.
 pub async fn fresh_store(prefix: &str) -> DynamoDbStore {
+    fresh_store_at(prefix, &dynamodb_endpoint()).await
+}
+
+/// [`fresh_store`] on the DynamoDB-compatible server at `endpoint`.
+pub async fn fresh_store_at(prefix: &str, endpoint: &str) -> DynamoDbStore {
     let settings = StoreSettings {
         table_name: unique_table_name(prefix),
-        endpoint_url: Some(dynamodb_endpoint()),
+        endpoint_url: Some(endpoint.to_owned()),
     };
     let setup = DynamoDbStore::connect_for_admin(&settings).await;
     setup.create_table().await.expect("create the test table");

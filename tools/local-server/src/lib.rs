@@ -47,9 +47,9 @@ pub struct LocalOptions {
     /// ES256 by default; RS256 to try API Gateway's JWT authorizer, which verifies
     /// RSA signatures only.
     pub algorithm: SigningAlgorithm,
-    /// A DynamoDB table instead of the in-memory store, created if missing, at
-    /// `DYNAMODB_ENDPOINT` if set (a local DynamoDB-compatible server) or in AWS.
-    /// Seeded users and clients that exist already are kept as they are.
+    /// A DynamoDB table instead of the in-memory store, created if missing, on the
+    /// local DynamoDB-compatible server at `DYNAMODB_ENDPOINT` (required: never in
+    /// AWS). Seeded users and clients that exist already are kept as they are.
     pub table: Option<String>,
 }
 
@@ -100,7 +100,10 @@ pub async fn routes(
         user.full_name = Some(format!("{name} (local)"));
         user.scopes = options.scopes.clone();
         match store.create_user(&user).await {
-            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists) => {
+                eprintln!("{name} exists in the table already: its password is unchanged")
+            }
             Err(e) => return Err(format!("{name}: {e}")),
         }
     }
@@ -161,9 +164,18 @@ async fn open_store(table: Option<&str>) -> Result<Arc<dyn Store>, String> {
     let Some(table) = table else {
         return Ok(Arc::new(MemoryStore::new()));
     };
+    // Never a table in AWS: this server seeds a public client and demo users.
+    let Ok(endpoint) = std::env::var("DYNAMODB_ENDPOINT") else {
+        return Err(
+            "--table needs DYNAMODB_ENDPOINT, a local DynamoDB-compatible server: \
+            the development server seeds a public client and demo users, which must \
+            never reach a table in AWS"
+                .into(),
+        );
+    };
     let store = DynamoDbStore::connect(&StoreSettings {
         table_name: table.to_owned(),
-        endpoint_url: std::env::var("DYNAMODB_ENDPOINT").ok(),
+        endpoint_url: Some(endpoint),
     })
     .await;
     match store.create_table().await {

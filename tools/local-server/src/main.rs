@@ -38,8 +38,8 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     bcrypt_cost: u32,
     /// Keep users and tokens in this DynamoDB table instead of in memory (created if
-    /// missing): at DYNAMODB_ENDPOINT if set, such as a local DynamoDB-compatible
-    /// server, otherwise in AWS with the usual credentials.
+    /// missing), on the local DynamoDB-compatible server at DYNAMODB_ENDPOINT, which
+    /// must be set: never a table in AWS.
     #[arg(long, value_name = "NAME")]
     table: Option<String>,
 }
