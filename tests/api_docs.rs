@@ -54,7 +54,7 @@ fn operations(document: &serde_json::Value) -> BTreeSet<(String, String)> {
 /// Whether a route pattern (`/x/{*rest}`, `/x/{one}`, or a plain path) covers `path`.
 fn covers(pattern: &str, path: &str) -> bool {
     match pattern.find('{') {
-        None => pattern == path,
+        None => pattern.trim_end_matches('/') == path,
         Some(brace) => {
             let prefix = pattern[..brace].trim_end_matches('/');
             path == prefix || path.starts_with(&format!("{prefix}/"))

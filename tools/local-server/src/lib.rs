@@ -155,6 +155,7 @@ pub async fn routes(
         ("/.well-known/{*document}", well_known),
         ("/openapi.json", Arc::clone(&docs)),
         ("/docs", Arc::clone(&docs)),
+        ("/docs/", Arc::clone(&docs)),
         ("/docs/{*asset}", docs),
     ])
 }
