@@ -141,12 +141,18 @@ async fn a_function_with_a_weak_key_refuses_to_start_and_never_prints_it() {
     assert!(!output.contains("too-short-secret"), "{output}");
 }
 
-#[tokio::test]
-async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
+/// The well-known function's environment: no table, no private key.
+fn well_known_env() -> std::collections::HashMap<String, String> {
     let mut env = service_env("unused");
     env.remove("TABLE_NAME");
     env.remove("DYNAMODB_ENDPOINT");
     env.remove("JWT_SIGNING_KEY");
+    env
+}
+
+#[tokio::test]
+async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
+    let env = well_known_env();
     let runtime = FakeRuntimeApi::start().await;
     let _function = spawn_function(&function_binary("well-known"), &runtime, &env);
     let request = event(
@@ -174,10 +180,7 @@ async fn the_well_known_binary_needs_no_table_and_publishes_public_keys() {
 /// answers 400 and keeps serving.
 #[tokio::test]
 async fn an_event_whose_uri_is_malformed_is_a_400_and_the_function_lives_on() {
-    let mut env = service_env("unused");
-    env.remove("TABLE_NAME");
-    env.remove("DYNAMODB_ENDPOINT");
-    env.remove("JWT_SIGNING_KEY");
+    let env = well_known_env();
     let runtime = FakeRuntimeApi::start().await;
     let _function = spawn_function(&function_binary("well-known"), &runtime, &env);
     let jwks = EventRequest {
