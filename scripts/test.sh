@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 mkdir -p .tmp
 
+# A one-off build gains nothing from incremental compilation's caches, which cost
+# gigabytes of disk.
+export CARGO_INCREMENTAL=0
+
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Python tools (moto server, cfn-lint, cargo-lambda, schemathesis) in .venv"
