@@ -57,16 +57,16 @@ fn reference_bearer(values: &[HeaderValue]) -> Bearer {
         [value] => value,
         _ => return Bearer::Invalid,
     };
+    // RFC 6750 §3.1: another scheme is no bearer token, whatever its bytes.
+    let bytes = value.as_bytes();
+    let (scheme, _) = bytes.split_at(bytes.iter().position(|&b| b == b' ').unwrap_or(bytes.len()));
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Bearer::Absent;
+    }
     let Ok(text) = value.to_str() else {
         return Bearer::Invalid;
     };
-    let (scheme, rest) = match text.find(' ') {
-        Some(i) => (&text[..i], &text[i + 1..]),
-        None => (text, ""),
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Bearer::Absent;
-    }
+    let rest = text.get(7..).unwrap_or("");
     let token = rest.trim_start_matches(' ');
     if is_b64token(token) {
         Bearer::Token(token.to_owned())
@@ -113,10 +113,18 @@ fn reference_basic(values: &[HeaderValue]) -> Basic {
         return None;
     }
     let refused = Some(Err(ApiError::InvalidClient));
-    let Ok(text) = value.to_str() else { return refused };
-    let Ok(decoded) = STANDARD.decode(text[5..].trim()) else { return refused };
-    let Ok(decoded) = String::from_utf8(decoded) else { return refused };
-    let Some((raw_id, raw_secret)) = decoded.split_once(':') else { return refused };
+    let Ok(text) = value.to_str() else {
+        return refused;
+    };
+    let Ok(decoded) = STANDARD.decode(text[5..].trim()) else {
+        return refused;
+    };
+    let Ok(decoded) = String::from_utf8(decoded) else {
+        return refused;
+    };
+    let Some((raw_id, raw_secret)) = decoded.split_once(':') else {
+        return refused;
+    };
     let unescape = |raw: &str| {
         if raw.contains('&') || raw.contains('=') {
             None
@@ -145,7 +153,9 @@ fn reference_client(
     let body_secret = form.get("client_secret");
     match (basic, body_id, body_secret) {
         (Some(_), _, Some(_)) => Err(ApiError::invalid_request("both")),
-        (Some((id, _)), Some(other), None) if other != id => Err(ApiError::invalid_request("differs")),
+        (Some((id, _)), Some(other), None) if other != id => {
+            Err(ApiError::invalid_request("differs"))
+        }
         (Some((id, secret)), _, None) => Ok((id, Some(secret))),
         (None, Some(id), Some(secret)) => Ok((id.to_owned(), Some(secret.to_owned()))),
         (None, Some(id), None) => Ok((id.to_owned(), None)),
@@ -154,7 +164,9 @@ fn reference_client(
     }
 }
 
-fn presented(result: Result<PresentedClient, ApiError>) -> Result<(String, Option<String>), ApiError> {
+fn presented(
+    result: Result<PresentedClient, ApiError>,
+) -> Result<(String, Option<String>), ApiError> {
     result.map(|client| {
         let debug = format!("{client:?}");
         match client {
@@ -200,7 +212,10 @@ fn check_client(headers: &HeaderMap, values: &[HeaderValue], form: &FormParamete
             header::AUTHORIZATION,
             HeaderValue::from_str(&format!("Basic {}", b64(encoded.as_bytes()))).unwrap(),
         );
-        let reread = presented(PresentedClient::from_request(&again, &FormParameters::default()));
+        let reread = presented(PresentedClient::from_request(
+            &again,
+            &FormParameters::default(),
+        ));
         assert_eq!(reread, Ok((id, Some(secret))));
     }
 }

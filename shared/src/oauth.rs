@@ -345,16 +345,19 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<BearerCredentials<'_>, ApiErr
             "the request has more than one Authorization header",
         ));
     }
+    // The scheme decides first: credentials of another scheme are not ours to judge,
+    // whatever bytes they contain (RFC 6750 §3.1 answers them as absent).
+    let bytes = value.as_bytes();
+    let scheme_end = bytes.iter().position(|&b| b == b' ').unwrap_or(bytes.len());
+    if !bytes[..scheme_end].eq_ignore_ascii_case(b"bearer") {
+        return Ok(BearerCredentials::Absent);
+    }
     let Ok(value) = value.to_str() else {
         return Err(ApiError::invalid_request(
             "the Authorization header is not printable ASCII",
         ));
     };
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(BearerCredentials::Absent);
-    }
-    let token = rest.trim_start_matches(' ');
+    let token = value[scheme_end..].trim_start_matches(' ');
     if is_b64token(token) {
         Ok(BearerCredentials::Token(token))
     } else {
@@ -551,6 +554,19 @@ mod tests {
             bearer_token(&auth(&["Basic YTpi"])).unwrap(),
             BearerCredentials::Absent
         );
+        // Another scheme is absent credentials even with bytes outside ASCII.
+        for value in [&b"Basic \xc3\xa9t\xc3\xa9"[..], b"N\xe9gociate x", b"\xff"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+            assert_eq!(
+                bearer_token(&headers).unwrap(),
+                BearerCredentials::Absent,
+                "{value:?}"
+            );
+        }
     }
 
     #[test]
@@ -565,5 +581,11 @@ mod tests {
             assert!(bearer_token(&auth(&[v])).is_err(), "{v}");
         }
         assert!(bearer_token(&auth(&["Bearer a", "Bearer b"])).is_err());
+        let mut non_ascii_bearer = HeaderMap::new();
+        non_ascii_bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xc3\xa9").unwrap(),
+        );
+        assert!(bearer_token(&non_ascii_bearer).is_err());
     }
 }
