@@ -1,13 +1,17 @@
 //! Per-request costs, in process: signing and verifying access tokens per algorithm,
 //! bcrypt at costs 10 and 12, and the whole `/token` and `/users/me` handlers on the
 //! in-memory store. `/users/me` should cost about one signature verification, and
-//! `/token` about one bcrypt verification: the ratios are in BENCHMARKS.md.
+//! `/token` about one bcrypt verification: the ratios are in BENCHMARKS.md. Also the
+//! Lambda adapter's event parsing, with and without its guard against `lambda_http`'s
+//! conversion panics.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
+use integration_tests::{EventRequest, EventVersion};
+use lambda_http::request::LambdaRequest;
 use secrecy::SecretString;
 use shared::clients::{ClientId, ClientRecord, GrantType};
 use shared::keys::{self, SigningAlgorithm};
@@ -223,5 +227,57 @@ fn growth(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tokens, bcrypt, handlers, growth);
+/// What an API Gateway event costs before a handler sees it: `lambda_http` alone
+/// (bytes straight into its request type, as `lambda_http::run` parses them) against
+/// the functions' adapter (bytes into a JSON value, `convertible_event`, which tries
+/// the conversion once under `catch_unwind`, then the conversion that is kept).
+fn adapter(c: &mut Criterion) {
+    let env = env(SigningAlgorithm::Rs256, 10);
+    let service = shared::config::ServiceSettings::from_env(&env).unwrap();
+    let signer = shared::config::token_signer(&env, &service).unwrap();
+    let token = signer
+        .issue(
+            "usr_1",
+            Some("alice"),
+            Some("web-app"),
+            &ScopeSet::default(),
+        )
+        .unwrap()
+        .access_token;
+    let bearer = format!("Bearer {token}");
+    let mut group = c.benchmark_group("adapter");
+    for version in [EventVersion::HttpV2, EventVersion::RestV1] {
+        let event = integration_tests::event(
+            version,
+            &EventRequest {
+                method: "GET",
+                path: "/users/me",
+                headers: &[("authorization", bearer.as_str())],
+                ..Default::default()
+            },
+        );
+        let bytes = serde_json::to_vec(&event).unwrap();
+        group.bench_function(
+            format!("{version:?} /users/me event, lambda_http alone"),
+            |b| {
+                b.iter(|| {
+                    let request: LambdaRequest = serde_json::from_slice(&bytes).unwrap();
+                    lambda_http::Request::from(request)
+                })
+            },
+        );
+        group.bench_function(
+            format!("{version:?} /users/me event, guarded adapter"),
+            |b| {
+                b.iter(|| {
+                    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    lambda_http::Request::from(shared::lambda::convertible_event(value).unwrap())
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tokens, bcrypt, handlers, growth, adapter);
 criterion_main!(benches);
