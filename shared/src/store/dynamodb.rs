@@ -3,9 +3,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::Region;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -33,6 +35,15 @@ pub struct StoreSettings {
     pub endpoint_url: Option<String>,
 }
 
+/// 1 s to connect, then the given limits per attempt and per operation.
+fn timeouts(attempt: Duration, operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
+}
+
 /// Users in one DynamoDB table (single-table design, `pk`/`sk` string keys):
 /// a user is the item `pk = USER#<username key>`, `sk = PROFILE`.
 #[derive(Clone)]
@@ -42,36 +53,49 @@ pub struct DynamoDbStore {
 }
 
 impl DynamoDbStore {
-    /// Builds the SDK client. No network call happens here: credentials and
-    /// connections are resolved on the first request.
+    /// Builds the SDK client for the functions (and for the local server and the tests,
+    /// which run like them). No network call happens here: connections are made on
+    /// the first request.
+    ///
+    /// Credentials and region come from the environment, which is where Lambda puts
+    /// them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+    /// `AWS_REGION`). The SDK's default chain (profile files, SSO, web identity, the
+    /// instance metadata service, STS) is not consulted, so it is not in the functions'
+    /// binaries either (BENCHMARKS.md, "Cold start"). `AWS_USE_FIPS_ENDPOINT` and
+    /// `AWS_USE_DUALSTACK_ENDPOINT` are honoured, as the default loader would.
     ///
     /// Timeouts and retries are explicit so that a slow or unreachable table turns
     /// into a prompt 503 well inside the Lambda timeout: 1 s to connect, 1 s per
     /// attempt, 3 attempts (standard retry mode, exponential back-off with jitter),
     /// 3 s for the whole operation.
     pub async fn connect(settings: &StoreSettings) -> Self {
-        Self::connect_with_timeouts(settings, Duration::from_secs(1), Duration::from_secs(3)).await
+        let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let flag = |name: &str| variable(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let mut config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+            .timeout_config(timeouts(Duration::from_secs(1), Duration::from_secs(3)))
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .use_fips(flag("AWS_USE_FIPS_ENDPOINT"))
+            .use_dual_stack(flag("AWS_USE_DUALSTACK_ENDPOINT"));
+        if let Some(region) = variable("AWS_REGION").or_else(|| variable("AWS_DEFAULT_REGION")) {
+            config = config.region(Region::new(region));
+        }
+        if let Some(endpoint) = &settings.endpoint_url {
+            config = config.endpoint_url(endpoint);
+        }
+        DynamoDbStore {
+            client: Client::from_conf(config.build()),
+            table: settings.table_name.clone(),
+        }
     }
 
-    /// For administration (`authctl`): long scans and imports, where waiting beats
-    /// failing. 30 s per attempt, 2 minutes per operation.
+    /// For administration (`authctl`), run by people with profiles and SSO: the SDK's
+    /// whole default configuration chain. Long scans and imports, where waiting beats
+    /// failing: 30 s per attempt, 2 minutes per operation.
     pub async fn connect_for_admin(settings: &StoreSettings) -> Self {
-        Self::connect_with_timeouts(settings, Duration::from_secs(30), Duration::from_secs(120))
-            .await
-    }
-
-    async fn connect_with_timeouts(
-        settings: &StoreSettings,
-        attempt: Duration,
-        operation: Duration,
-    ) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(attempt)
-            .operation_timeout(operation)
-            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
+            .timeout_config(timeouts(Duration::from_secs(30), Duration::from_secs(120)))
             .retry_config(RetryConfig::standard().with_max_attempts(3));
         if let Some(endpoint) = &settings.endpoint_url {
             loader = loader.endpoint_url(endpoint);
