@@ -20,6 +20,7 @@ use super::{
     RotationError, StoreError, StoredRefreshToken, UserStore,
 };
 use crate::clients::{ClientId, ClientRecord, GrantType};
+use crate::config::{Environment, ProcessEnvironment};
 use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
 use crate::users::{UserRecord, Username};
@@ -69,7 +70,13 @@ impl DynamoDbStore {
     /// attempt, 3 attempts (standard retry mode, exponential back-off with jitter),
     /// 3 s for the whole operation.
     pub async fn connect(settings: &StoreSettings) -> Self {
-        let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::connect_with(settings, &ProcessEnvironment)
+    }
+
+    /// [`DynamoDbStore::connect`] with the region and endpoint variables read from
+    /// `env` (credentials always come from the process environment).
+    fn connect_with(settings: &StoreSettings, env: &dyn Environment) -> Self {
+        let variable = |name: &str| env.get(name).filter(|v| !v.is_empty());
         let flag = |name: &str| variable(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let mut config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -1050,6 +1057,72 @@ fn cancellation_codes<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SDK's config has no getters for these settings; its `Debug` lists them.
+    fn setting(config: &aws_sdk_dynamodb::Config, name: &str) -> Option<bool> {
+        let debug = format!("{config:?}");
+        [true, false]
+            .into_iter()
+            .find(|value| debug.contains(&format!("{name}({value})")))
+    }
+    fn functions_client(variables: &[(&str, &str)], endpoint: Option<&str>) -> Client {
+        let env: HashMap<String, String> = variables
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let settings = StoreSettings {
+            table_name: "users".into(),
+            endpoint_url: endpoint.map(str::to_owned),
+        };
+        DynamoDbStore::connect_with(&settings, &env).client
+    }
+
+    #[test]
+    fn functions_take_region_fips_and_dual_stack_from_the_environment() {
+        let config = functions_client(
+            &[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "TRUE"),
+            ],
+            None,
+        )
+        .config()
+        .clone();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(setting(&config, "UseFips"), Some(true));
+        assert_eq!(setting(&config, "UseDualStack"), Some(true));
+        let debug = format!("{config:?}");
+        assert!(
+            debug.contains("EnvironmentVariableCredentialsProvider"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("connect_timeout: Set(1s)")
+                && debug.contains("operation_timeout: Set(3s)")
+                && debug.contains("operation_attempt_timeout: Set(1s)"),
+            "{debug}"
+        );
+
+        let config = functions_client(&[("AWS_DEFAULT_REGION", "us-west-2")], None)
+            .config()
+            .clone();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-west-2"));
+        assert_eq!(setting(&config, "UseFips"), Some(false));
+        assert_eq!(setting(&config, "UseDualStack"), Some(false));
+
+        // AWS_REGION wins, as in the SDK's own loader; the endpoint override is kept.
+        let config = functions_client(
+            &[
+                ("AWS_REGION", "ap-south-1"),
+                ("AWS_DEFAULT_REGION", "us-west-2"),
+            ],
+            Some("http://127.0.0.1:8000"),
+        )
+        .config()
+        .clone();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("ap-south-1"));
+    }
 
     #[test]
     fn items_round_trip() {
