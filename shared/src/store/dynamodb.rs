@@ -63,7 +63,10 @@ impl DynamoDbStore {
     /// `AWS_REGION`). The SDK's default chain (profile files, SSO, web identity, the
     /// instance metadata service, STS) is not consulted, so it is not in the functions'
     /// binaries either (BENCHMARKS.md, "Cold start"). `AWS_USE_FIPS_ENDPOINT` and
-    /// `AWS_USE_DUALSTACK_ENDPOINT` are honoured, as the default loader would.
+    /// `AWS_USE_DUALSTACK_ENDPOINT` are honoured, as the default loader would; the
+    /// loader's other variables (`AWS_ENDPOINT_URL*`, `AWS_SDK_UA_APP_ID`,
+    /// `AWS_ACCOUNT_ID_ENDPOINT_MODE`) are not: the endpoint override is
+    /// `DYNAMODB_ENDPOINT`.
     ///
     /// Timeouts and retries are explicit so that a slow or unreachable table turns
     /// into a prompt 503 well inside the Lambda timeout: 1 s to connect, 1 s per
