@@ -14,6 +14,9 @@ use shared::oauth::{
 
 use fuzz_support::{form_encode_pairs, is_scope_token, ref_decode, ref_parse_form};
 
+/// The reference's own copy of the parameters that must never travel in a URI
+/// (RFC 6749 §2.3.1, §3.2), written out again on purpose: an oracle that imported
+/// `shared`'s private list would agree with any mistake made in it.
 const FORBIDDEN_IN_URI: [&str; 7] = [
     "token",
     "password",
