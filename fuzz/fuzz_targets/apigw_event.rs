@@ -88,7 +88,9 @@ fn install_panic_filter() {
                 .map(|l| format!("{}:{}", l.file(), l.line()))
                 .unwrap_or_default();
             if SEEN_PANICS.with(|seen| seen.borrow_mut().insert(location.clone())) {
-                eprintln!("lambda_http panicked converting an event (skipped; FUZZ_APIGW_STRICT=1 to crash): {info}");
+                eprintln!(
+                    "lambda_http panicked converting an event (skipped; FUZZ_APIGW_STRICT=1 to crash): {info}"
+                );
                 NEW_PANIC.with(|p| *p.borrow_mut() = Some(location));
             }
         } else {
@@ -103,7 +105,9 @@ const MALFORMED_URI_MARK: &str = "x-oauth-server-malformed-uri";
 
 /// Keeps the first input that made the dependency panic at each place.
 fn save_new_panic_input(data: &[u8]) {
-    let Some(location) = NEW_PANIC.with(|p| p.borrow_mut().take()) else { return };
+    let Some(location) = NEW_PANIC.with(|p| p.borrow_mut().take()) else {
+        return;
+    };
     // ".../lambda_http-1.3.2/src/request.rs:175" -> "lambda_http-1.3.2-request.rs-175"
     let parts: Vec<&str> = location.split('/').collect();
     let krate = parts
@@ -114,7 +118,13 @@ fn save_new_panic_input(data: &[u8]) {
     let file = parts.last().copied().unwrap_or("");
     let name: String = format!("{krate}-{file}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let dir = std::path::Path::new("artifacts/apigw_event");
     if std::fs::create_dir_all(dir).is_ok() {
@@ -142,7 +152,9 @@ fn convert(data: &[u8]) -> Option<lambda_http::Request> {
     }
     let parses = serde_json::from_value::<LambdaRequest>(value.clone()).is_ok();
     IN_LAMBDA_HTTP.with(|f| f.set(true));
-    let guarded = std::panic::catch_unwind(AssertUnwindSafe(|| shared::lambda::convertible_event(value)));
+    let guarded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        shared::lambda::convertible_event(value)
+    }));
     IN_LAMBDA_HTTP.with(|f| f.set(false));
     save_new_panic_input(data);
     let event = match guarded {
@@ -150,7 +162,10 @@ fn convert(data: &[u8]) -> Option<lambda_http::Request> {
         Ok(Err(error)) => {
             // Not an API Gateway event at all is fine (the invocation fails, as it
             // would in lambda_http); an event lambda_http reads must be served.
-            assert!(!parses, "convertible_event gave up on an API Gateway event: {error}");
+            assert!(
+                !parses,
+                "convertible_event gave up on an API Gateway event: {error}"
+            );
             return None;
         }
         Ok(Ok(event)) => event,
@@ -204,7 +219,13 @@ fn run(state: &State, request: lambda_http::Request) {
     for (name, function) in &service.functions {
         let response = state.runtime.block_on(function.handle(request.clone()));
         if trace() {
-            eprintln!("{} {} -> {name}: {} {}", request.method(), request.uri(), response.status(), response.body());
+            eprintln!(
+                "{} {} -> {name}: {} {}",
+                request.method(),
+                request.uri(),
+                response.status(),
+                response.body()
+            );
         }
         check_response(state, name, &request, &response);
         let status = response.status();
@@ -239,23 +260,40 @@ fn check_response(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    assert!(content_type.starts_with("application/json"), "{function}: {content_type:?}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{function}: {content_type:?}"
+    );
     let body: Value = serde_json::from_str(response.body())
         .unwrap_or_else(|e| panic!("{function}: body is not JSON ({e}): {}", response.body()));
     if status >= 400 {
-        let error = body["error"].as_str().unwrap_or_else(|| panic!("{function}: no error code"));
+        let error = body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{function}: no error code"));
         assert!(!error.is_empty());
         if let Some(description) = body.get("error_description") {
             // RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E only.
             let description = description.as_str().expect("error_description is a string");
             assert!(
-                description.bytes().all(|b| b == 0x20 || b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)),
+                description.bytes().all(|b| b == 0x20
+                    || b == 0x21
+                    || (0x23..=0x5B).contains(&b)
+                    || (0x5D..=0x7E).contains(&b)),
                 "{function}: error_description {description:?}"
             );
         }
-        assert_eq!(response.headers().get(header::CACHE_CONTROL).map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.as_bytes()),
+            Some(&b"no-store"[..])
+        );
         if status == 401 {
-            assert!(response.headers().contains_key(header::WWW_AUTHENTICATE), "{function}: 401 without a challenge");
+            assert!(
+                response.headers().contains_key(header::WWW_AUTHENTICATE),
+                "{function}: 401 without a challenge"
+            );
         }
         if status == 405 {
             assert!(response.headers().contains_key(header::ALLOW));
@@ -271,7 +309,13 @@ fn check_response(
                 .verify(token)
                 .unwrap_or_else(|e| panic!("an issued token does not verify: {e:?}"));
             fuzz_support::assert_accepted_token_is_valid("ES256", token, &claims);
-            assert_eq!(response.headers().get(header::CACHE_CONTROL).map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::CACHE_CONTROL)
+                    .map(|v| v.as_bytes()),
+                Some(&b"no-store"[..])
+            );
         }
     }
 }

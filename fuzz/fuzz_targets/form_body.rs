@@ -45,7 +45,8 @@ fn assert_invalid_request(error: &ApiError, context: &str) {
     );
     let response = shared::http::error_response(error, "");
     assert_eq!(response.status(), 400);
-    let body: serde_json::Value = serde_json::from_str(response.body()).expect("error body is JSON");
+    let body: serde_json::Value =
+        serde_json::from_str(response.body()).expect("error body is JSON");
     assert_eq!(body["error"], "invalid_request");
 }
 
@@ -81,7 +82,10 @@ fn check_form(data: &[u8]) {
 
     // The endpoint's wrapper reads the same form, or refuses an oversized body.
     let request = http::Request::post("/token")
-        .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )
         .body(Bytes::copy_from_slice(data))
         .expect("request");
     match form_post(&request) {
@@ -106,14 +110,21 @@ fn check_token_request(form: &FormParameters) {
         Err(ApiError::InvalidRequest(_)) => return,
         Err(ApiError::UnsupportedGrantType) => {
             assert!(
-                !matches!(grant_type, None | Some("password" | "refresh_token" | "client_credentials")),
+                !matches!(
+                    grant_type,
+                    None | Some("password" | "refresh_token" | "client_credentials")
+                ),
                 "unsupported_grant_type for {grant_type:?}"
             );
             return;
         }
         Err(ApiError::InvalidScope(_)) => {
             let scope = form.get("scope").expect("invalid_scope without a scope");
-            assert!(scope.split(' ').any(|t| !t.is_empty() && !is_scope_token(t)));
+            assert!(
+                scope
+                    .split(' ')
+                    .any(|t| !t.is_empty() && !is_scope_token(t))
+            );
             return;
         }
         Err(other) => panic!("from_form returned {other:?}"),
@@ -134,7 +145,10 @@ fn check_token_request(form: &FormParameters) {
             &grant.scope
         }
         TokenRequest::RefreshToken(grant) => {
-            assert_eq!(Some(grant.refresh_token.expose_secret()), form.get("refresh_token"));
+            assert_eq!(
+                Some(grant.refresh_token.expose_secret()),
+                form.get("refresh_token")
+            );
             &grant.scope
         }
         TokenRequest::ClientCredentials { scope } => scope,
@@ -144,7 +158,10 @@ fn check_token_request(form: &FormParameters) {
         (Some(set), Some(raw)) => {
             let tokens: std::collections::BTreeSet<&str> =
                 raw.split(' ').filter(|t| !t.is_empty()).collect();
-            assert_eq!(set.iter().collect::<std::collections::BTreeSet<_>>(), tokens);
+            assert_eq!(
+                set.iter().collect::<std::collections::BTreeSet<_>>(),
+                tokens
+            );
             assert_eq!(ScopeSet::parse(&set.to_string()).as_ref(), Ok(set));
         }
         (set, raw) => panic!("scope {set:?} from parameter {raw:?}"),
@@ -159,7 +176,10 @@ fn check_query(query: &str) {
         let name = ref_decode(raw_name.as_bytes()).unwrap_or_default();
         FORBIDDEN_IN_URI.contains(&name.as_str()).then_some(name)
     });
-    assert_eq!(query_parameter_among(Some(query), &FORBIDDEN_IN_URI), expected);
+    assert_eq!(
+        query_parameter_among(Some(query), &FORBIDDEN_IN_URI),
+        expected
+    );
     match reject_credentials_in_query(Some(query)) {
         Ok(()) => assert!(expected.is_none()),
         Err(error) => {
@@ -173,14 +193,23 @@ fn check_scope(value: &str) {
     match ScopeSet::parse(value) {
         Ok(set) => {
             assert!(set.iter().all(is_scope_token));
-            assert!(value.split(' ').filter(|t| !t.is_empty()).all(|t| set.contains(t)));
+            assert!(
+                value
+                    .split(' ')
+                    .filter(|t| !t.is_empty())
+                    .all(|t| set.contains(t))
+            );
             let printed = set.to_string();
             assert_eq!(ScopeSet::parse(&printed).as_ref(), Ok(&set));
             assert_eq!(set.is_empty(), printed.is_empty());
             assert!(set.is_subset(&set));
         }
         Err(ApiError::InvalidScope(_)) => {
-            assert!(value.split(' ').any(|t| !t.is_empty() && !is_scope_token(t)));
+            assert!(
+                value
+                    .split(' ')
+                    .any(|t| !t.is_empty() && !is_scope_token(t))
+            );
         }
         Err(other) => panic!("ScopeSet::parse returned {other:?}"),
     }

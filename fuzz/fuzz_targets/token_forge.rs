@@ -80,7 +80,10 @@ impl Leaf {
             Leaf::Text(s) => s.clone().into(),
             Leaf::Array(items) => items.clone().into(),
             Leaf::Object(pairs) => Value::Object(
-                pairs.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect(),
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                    .collect(),
             ),
         }
     }
@@ -131,7 +134,11 @@ enum Time {
 #[derive(Arbitrary, Debug, Clone)]
 enum Aud {
     Ours,
-    Array { before: Vec<String>, ours: bool, after: Vec<String> },
+    Array {
+        before: Vec<String>,
+        ours: bool,
+        after: Vec<String>,
+    },
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
@@ -271,25 +278,47 @@ fn check_forged(fixture: &Fixture, input: &Input) {
     }
 
     let mut claims = Vec::new();
-    field(&mut claims, "iss", &input.iss, ISSUER.into(), |s| s.clone().into());
-    field(&mut claims, "sub", &input.sub, "usr_fuzz".into(), |s| s.clone().into());
-    field(&mut claims, "aud", &input.aud, AUDIENCE.into(), |a| match a {
-        Aud::Ours => AUDIENCE.into(),
-        Aud::Array { before, ours, after } => {
-            let mut all = before.clone();
-            if *ours {
-                all.push(AUDIENCE.to_owned());
-            }
-            all.extend(after.iter().cloned());
-            all.into()
-        }
+    field(&mut claims, "iss", &input.iss, ISSUER.into(), |s| {
+        s.clone().into()
     });
-    field(&mut claims, "exp", &input.exp, (now + 600).into(), |t| time_value(*t, now).into());
-    field(&mut claims, "iat", &input.iat, (now - 600).into(), |t| time_value(*t, now).into());
+    field(&mut claims, "sub", &input.sub, "usr_fuzz".into(), |s| {
+        s.clone().into()
+    });
+    field(
+        &mut claims,
+        "aud",
+        &input.aud,
+        AUDIENCE.into(),
+        |a| match a {
+            Aud::Ours => AUDIENCE.into(),
+            Aud::Array {
+                before,
+                ours,
+                after,
+            } => {
+                let mut all = before.clone();
+                if *ours {
+                    all.push(AUDIENCE.to_owned());
+                }
+                all.extend(after.iter().cloned());
+                all.into()
+            }
+        },
+    );
+    field(&mut claims, "exp", &input.exp, (now + 600).into(), |t| {
+        time_value(*t, now).into()
+    });
+    field(&mut claims, "iat", &input.iat, (now - 600).into(), |t| {
+        time_value(*t, now).into()
+    });
     if let Some(nbf) = &input.nbf {
-        field(&mut claims, "nbf", nbf, (now - 600).into(), |t| time_value(*t, now).into());
+        field(&mut claims, "nbf", nbf, (now - 600).into(), |t| {
+            time_value(*t, now).into()
+        });
     }
-    field(&mut claims, "jti", &input.jti, "jti-fuzz".into(), |s| s.clone().into());
+    field(&mut claims, "jti", &input.jti, "jti-fuzz".into(), |s| {
+        s.clone().into()
+    });
     for (name, value) in [
         ("client_id", &input.client_id),
         ("scope", &input.scope),
@@ -328,11 +357,16 @@ fn check_forged(fixture: &Fixture, input: &Input) {
     ] {
         let result = verifier.verify(&token);
         if let Ok(claims) = &result {
-            assert_eq!(signature, Some(own_signature), "{alg} accepted a token it did not sign");
+            assert_eq!(
+                signature,
+                Some(own_signature),
+                "{alg} accepted a token it did not sign"
+            );
             fuzz_support::assert_accepted_token_is_valid(alg, &token, claims);
         }
         if signature == Some(own_signature) && must_accept(input, now) {
-            let claims = result.unwrap_or_else(|e| panic!("{alg} refused a valid token ({e:?}): {token}"));
+            let claims =
+                result.unwrap_or_else(|e| panic!("{alg} refused a valid token ({e:?}): {token}"));
             let expected: shared::tokens::AccessTokenClaims =
                 serde_json::from_slice(&payload_bytes).unwrap();
             assert_eq!(claims, expected);
@@ -350,10 +384,22 @@ fn must_accept(input: &Input, now: i64) -> bool {
         }
     }
     let reserved = [
-        "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "username",
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "client_id",
+        "scope",
+        "username",
     ];
     let header_ok = matches!(input.alg, Field::Canonical)
-        && matches!(input.typ, Field::Canonical | Field::Value(Typ::AtJwt | Typ::ApplicationAtJwt | Typ::UpperAtJwt))
+        && matches!(
+            input.typ,
+            Field::Canonical | Field::Value(Typ::AtJwt | Typ::ApplicationAtJwt | Typ::UpperAtJwt)
+        )
         && matches!(input.kid, Field::Canonical | Field::Value(Kid::Matching))
         && input.extra_header.is_empty()
         && input.raw_header.is_none();
@@ -382,11 +428,16 @@ fn must_accept(input: &Input, now: i64) -> bool {
         && exp_ok
         && iat_ok
         && nbf_ok
-        && input.extra_claims.iter().all(|(k, _)| !reserved.contains(&k.as_str()))
+        && input
+            .extra_claims
+            .iter()
+            .all(|(k, _)| !reserved.contains(&k.as_str()))
 }
 
 fn check_round_trip(fixture: &Fixture, input: &Input) {
-    let Ok(scope) = ScopeSet::parse(&input.rt_scope) else { return };
+    let Ok(scope) = ScopeSet::parse(&input.rt_scope) else {
+        return;
+    };
     let issued = fixture
         .signer
         .issue(

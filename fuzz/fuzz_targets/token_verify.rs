@@ -32,10 +32,17 @@ fn fixture() -> &'static Fixture {
         };
         // The seeds themselves behave as labelled, or the oracle means nothing.
         for (name, token) in fuzz_support::seed_tokens() {
-            let verifier = if name.starts_with("hs256") { &fixture.hs256 } else { &fixture.es256 };
+            let verifier = if name.starts_with("hs256") {
+                &fixture.hs256
+            } else {
+                &fixture.es256
+            };
             let expect_ok = matches!(
                 name,
-                "es256-valid" | "es256-valid-application-type-aud-array" | "es256-extra-claim" | "hs256-valid"
+                "es256-valid"
+                    | "es256-valid-application-type-aud-array"
+                    | "es256-extra-claim"
+                    | "hs256-valid"
             );
             assert_eq!(verifier.verify(&token).is_ok(), expect_ok, "seed {name}");
         }
@@ -66,14 +73,23 @@ fn check(verifier: &TokenVerifier, alg: &str, token: &str, known: &HashSet<Strin
         Ok(claims) => claims,
         Err(error) => {
             assert_ne!(error, TokenError::SigningFailed);
-            let response =
-                shared::http::error_response(&ApiError::InvalidToken(error.description()), "example");
+            let response = shared::http::error_response(
+                &ApiError::InvalidToken(error.description()),
+                "example",
+            );
             assert_eq!(response.status(), 401);
-            assert!(response.headers().contains_key(http::header::WWW_AUTHENTICATE));
+            assert!(
+                response
+                    .headers()
+                    .contains_key(http::header::WWW_AUTHENTICATE)
+            );
             return;
         }
     };
     let input = &token[..token.rfind('.').unwrap()];
-    assert!(known.contains(input), "accepted a token nobody signed: {token}");
+    assert!(
+        known.contains(input),
+        "accepted a token nobody signed: {token}"
+    );
     fuzz_support::assert_accepted_token_is_valid(alg, token, &claims);
 }

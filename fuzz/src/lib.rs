@@ -13,11 +13,11 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use secrecy::SecretString;
+use serde_json::Value;
 use shared::clients::{ClientId, ClientRecord, GrantType};
 use shared::keys::{self, SigningAlgorithm};
 use shared::routes::Endpoint;
 use shared::store::{MemoryStore, Store};
-use serde_json::Value;
 use shared::tokens::{AccessTokenClaims, Audience, TokenSigner, TokenVerifier};
 use shared::users::{UserRecord, Username};
 
@@ -248,10 +248,14 @@ pub fn seed_tokens() -> Vec<(&'static str, String)> {
 pub fn assert_accepted_token_is_valid(alg: &str, token: &str, claims: &AccessTokenClaims) {
     let mut segments = token.split('.');
     let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD.decode(segments.next().unwrap()).expect("header is base64url"),
+        &URL_SAFE_NO_PAD
+            .decode(segments.next().unwrap())
+            .expect("header is base64url"),
     )
     .expect("header is JSON");
-    let payload = URL_SAFE_NO_PAD.decode(segments.next().unwrap()).expect("payload is base64url");
+    let payload = URL_SAFE_NO_PAD
+        .decode(segments.next().unwrap())
+        .expect("payload is base64url");
     assert_eq!(header["alg"], alg);
     let typ = header["typ"].as_str().expect("typ").to_ascii_lowercase();
     assert!(typ == "at+jwt" || typ == "application/at+jwt", "{typ}");
@@ -259,7 +263,10 @@ pub fn assert_accepted_token_is_valid(alg: &str, token: &str, claims: &AccessTok
         assert!(header.get(forbidden).is_none(), "{forbidden}");
     }
     let kid = header["kid"].as_str().expect("kid");
-    assert!([ES256_KEY_ID, ES256_OTHER_KEY_ID, HS256_KEY_ID].contains(&kid), "{kid}");
+    assert!(
+        [ES256_KEY_ID, ES256_OTHER_KEY_ID, HS256_KEY_ID].contains(&kid),
+        "{kid}"
+    );
     let decoded: AccessTokenClaims = serde_json::from_slice(&payload).expect("claims");
     assert_eq!(&decoded, claims);
     let now = now();
@@ -378,10 +385,7 @@ pub fn is_scope_token(token: &str) -> bool {
 /// RFC 6750 §2.1 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 pub fn is_b64token(token: &str) -> bool {
     let bytes = token.as_bytes();
-    let body_len = bytes
-        .iter()
-        .position(|b| *b == b'=')
-        .unwrap_or(bytes.len());
+    let body_len = bytes.iter().position(|b| *b == b'=').unwrap_or(bytes.len());
     body_len > 0
         && bytes[..body_len]
             .iter()
@@ -449,7 +453,10 @@ impl Service {
             let secret = SecretString::from(secret.to_owned());
             async move { passwords.hash(secret).await.expect("hash") }
         };
-        let mut user = UserRecord::new(Username::parse(USERNAME).expect("name"), hash(PASSWORD).await);
+        let mut user = UserRecord::new(
+            Username::parse(USERNAME).expect("name"),
+            hash(PASSWORD).await,
+        );
         user.user_id = USER_ID.to_owned();
         user.email = Some("alice@example.com".to_owned());
         user.scopes = vec!["read".to_owned(), "write".to_owned()];
@@ -612,28 +619,47 @@ pub fn write_seeds(dir: &Path) {
             "revoke",
             "token=Zm9vYmFy&token_type_hint=refresh_token&client_id=web-app",
         ),
-        ("utf8-escapes", "username=j%C3%B6rg+m&password=a%26b%3Dc&x=&&y"),
+        (
+            "utf8-escapes",
+            "username=j%C3%B6rg+m&password=a%26b%3Dc&x=&&y",
+        ),
         ("repeated", "grant_type=password&grant_type=password"),
         ("bad-escape", "username=%zz&password=%4"),
-        ("unknown-grant", "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"),
+        (
+            "unknown-grant",
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
+        ),
     ];
     for (name, body) in forms {
         write(dir, "form_body", name, body.as_bytes());
     }
 
     // authorization_header: values separated by '\n', then NUL and a form body.
-    let basic = |id: &str, secret: &str| format!("Basic {}", b64(format!("{id}:{secret}").as_bytes()));
+    let basic =
+        |id: &str, secret: &str| format!("Basic {}", b64(format!("{id}:{secret}").as_bytes()));
     let (_, valid_token) = seed_tokens().into_iter().next().expect("a seed token");
     let headers: Vec<(&str, String)> = vec![
         ("bearer", format!("Bearer {valid_token}")),
-        ("bearer-lowercase-spaces", "bearer    abc.def.ghi==".to_owned()),
+        (
+            "bearer-lowercase-spaces",
+            "bearer    abc.def.ghi==".to_owned(),
+        ),
         ("basic", basic("backend", CONFIDENTIAL_SECRET)),
         ("basic-escaped", basic("my%20app", "s%3Acret+x")),
         ("basic-tab", format!("basic\t{}", b64(b"a:b"))),
-        ("basic-and-body-id", format!("{}\0client_id=backend", basic("backend", "x"))),
-        ("basic-and-body-secret", format!("{}\0client_secret=x", basic("backend", "x"))),
+        (
+            "basic-and-body-id",
+            format!("{}\0client_id=backend", basic("backend", "x")),
+        ),
+        (
+            "basic-and-body-secret",
+            format!("{}\0client_secret=x", basic("backend", "x")),
+        ),
         ("two-headers", "Bearer a\nBasic YTpi".to_owned()),
-        ("body-only", "\0client_id=web-app&client_secret=s".to_owned()),
+        (
+            "body-only",
+            "\0client_id=web-app&client_secret=s".to_owned(),
+        ),
         ("digest", "Digest username=\"a\", realm=\"r\"".to_owned()),
         ("bearer-bad", "Bearer a b".to_owned()),
     ];
@@ -650,7 +676,10 @@ pub fn write_seeds(dir: &Path) {
     let broken = [
         ("alg-none", format!("{none_header}.{}.", parts[1])),
         ("two-segments", format!("{}.{}", parts[0], parts[1])),
-        ("not-base64", format!("{}!.{}.{}", parts[0], parts[1], parts[2])),
+        (
+            "not-base64",
+            format!("{}!.{}.{}", parts[0], parts[1], parts[2]),
+        ),
         ("empty", String::new()),
     ];
     for (name, token) in broken {
@@ -659,9 +688,13 @@ pub fn write_seeds(dir: &Path) {
 
     // token_forge is structure-aware (arbitrary): libFuzzer starts from nothing and
     // builds its own inputs; a few random byte strings are enough to start.
-    for (i, seed) in [&b"\x00\x01\x02\x03 ES256 at+jwt"[..], b"\xff\xfe\x10seed", &[0u8; 64]]
-        .iter()
-        .enumerate()
+    for (i, seed) in [
+        &b"\x00\x01\x02\x03 ES256 at+jwt"[..],
+        b"\xff\xfe\x10seed",
+        &[0u8; 64],
+    ]
+    .iter()
+    .enumerate()
     {
         write(dir, "token_forge", &format!("bytes-{i}"), seed);
     }
@@ -677,7 +710,9 @@ pub fn write_seeds(dir: &Path) {
                 "/token",
                 "",
                 &[("content-type", form), ("host", "auth.example.com")],
-                Some("grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery&scope=read"),
+                Some(
+                    "grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery&scope=read",
+                ),
                 false,
             ),
         ),
@@ -700,7 +735,10 @@ pub fn write_seeds(dir: &Path) {
                 "",
                 &[
                     ("content-type", form),
-                    ("authorization", &basic(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET)),
+                    (
+                        "authorization",
+                        &basic(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET),
+                    ),
                 ],
                 Some("grant_type=client_credentials&scope=reports"),
                 false,
@@ -730,7 +768,14 @@ pub fn write_seeds(dir: &Path) {
         ),
         (
             "v2-users-me",
-            apigw_v2_event("GET", "/users/me", "", &[("authorization", &bearer)], None, false),
+            apigw_v2_event(
+                "GET",
+                "/users/me",
+                "",
+                &[("authorization", &bearer)],
+                None,
+                false,
+            ),
         ),
         (
             "v2-users-me-query-token",
@@ -743,7 +788,9 @@ pub fn write_seeds(dir: &Path) {
                 "/users",
                 "",
                 &[("content-type", "application/json")],
-                Some(r#"{"username":"bob","password":"a long enough password","email":"bob@example.com","full_name":"Bob"}"#),
+                Some(
+                    r#"{"username":"bob","password":"a long enough password","email":"bob@example.com","full_name":"Bob"}"#,
+                ),
                 false,
             ),
         ),
@@ -753,14 +800,26 @@ pub fn write_seeds(dir: &Path) {
                 "POST",
                 "/users/me/password",
                 "",
-                &[("content-type", "application/json"), ("authorization", &bearer)],
-                Some(r#"{"current_password":"correct horse battery","new_password":"another long password"}"#),
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &bearer),
+                ],
+                Some(
+                    r#"{"current_password":"correct horse battery","new_password":"another long password"}"#,
+                ),
                 false,
             ),
         ),
         (
             "v2-well-known",
-            apigw_v2_event("GET", "/.well-known/openid-configuration", "", &[], None, false),
+            apigw_v2_event(
+                "GET",
+                "/.well-known/openid-configuration",
+                "",
+                &[],
+                None,
+                false,
+            ),
         ),
         (
             "v2-jwks",
@@ -773,12 +832,20 @@ pub fn write_seeds(dir: &Path) {
                 "/token",
                 &[],
                 &[("Content-Type", form), ("Host", "auth.example.com")],
-                Some("grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery"),
+                Some(
+                    "grant_type=password&client_id=web-app&username=alice&password=correct+horse+battery",
+                ),
             ),
         ),
         (
             "v1-users-me",
-            apigw_v1_event("GET", "/users/me", &[("trace", "1")], &[("Authorization", &bearer)], None),
+            apigw_v1_event(
+                "GET",
+                "/users/me",
+                &[("trace", "1")],
+                &[("Authorization", &bearer)],
+                None,
+            ),
         ),
         (
             "v1-register",
@@ -792,7 +859,12 @@ pub fn write_seeds(dir: &Path) {
         ),
     ];
     for (name, event) in &events {
-        write(dir, "apigw_event", &format!("{name}.json"), event.as_bytes());
+        write(
+            dir,
+            "apigw_event",
+            &format!("{name}.json"),
+            event.as_bytes(),
+        );
     }
 }
 
