@@ -18,6 +18,8 @@ fn options(base_url: &str) -> LocalOptions {
         )],
         confidential_clients: vec![],
         scopes: vec![],
+        redirect_uris: Vec::new(),
+        consent_clients: Vec::new(),
         bcrypt_cost: 4,
         self_service: true,
         algorithm: SigningAlgorithm::Es256,

@@ -25,6 +25,7 @@ async fn meets_the_contracts_on_the_item_rollback_server() {
     let store = fresh_store_at("contract-rollback", &server.endpoint).await;
     shared::store::contract::refresh_tokens(&store).await;
     shared::store::contract::users(&store).await;
+    shared::store::contract::sign_in(&store).await;
 }
 
 #[tokio::test]
@@ -35,6 +36,11 @@ async fn meets_the_login_attempt_contract() {
 #[tokio::test]
 async fn meets_the_client_contract() {
     shared::store::contract::clients(&fresh_store("contract").await).await;
+}
+
+#[tokio::test]
+async fn meets_the_sign_in_contract() {
+    shared::store::contract::sign_in(&fresh_store("contract").await).await;
 }
 
 #[tokio::test]

@@ -25,6 +25,8 @@ async fn start_local_server_signing_with(algorithm: SigningAlgorithm) -> (String
             SecretString::from("reporting-secret".to_owned()),
         )],
         scopes: vec!["reports".into()],
+        redirect_uris: Vec::new(),
+        consent_clients: Vec::new(),
         bcrypt_cost: 4,
         self_service: true,
         algorithm,

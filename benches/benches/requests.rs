@@ -48,6 +48,8 @@ async fn register_web_app(store: &MemoryStore) {
             scopes: Vec::new(),
             disabled: false,
             created_at: 0,
+            redirect_uris: Vec::new(),
+            first_party: false,
         })
         .await
         .unwrap();

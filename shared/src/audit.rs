@@ -11,10 +11,11 @@ use lambda_http::request::RequestContext;
 /// The security events this service records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditEvent {
-    /// A password grant that issued tokens.
+    /// A password checked and accepted (password grant or login form; `method`
+    /// says which).
     LoginSuccess,
-    /// A password grant refused: wrong password, unknown or disabled user, or a
-    /// locked name (`outcome` says which kind, never which of the first three).
+    /// A sign-in refused: wrong password, unknown or disabled user, or a locked name
+    /// (`outcome` says which kind, never which of the first three; `method` how).
     LoginFailure,
     /// Repeated failures locked a username.
     AccountLocked,
@@ -28,6 +29,16 @@ pub enum AuditEvent {
     RefreshReuseDetected,
     /// A refresh token family was revoked at `/revoke`.
     TokenRevoked,
+    /// An authorization code was issued to a client (RFC 6749 §4.1.2).
+    AuthorizationCodeIssued,
+    /// An authorization code was presented again; what it issued was revoked.
+    AuthorizationCodeReuseDetected,
+    /// A user allowed a client that is not first-party (the consent page).
+    ConsentGranted,
+    /// A user denied a client on the consent page.
+    ConsentDenied,
+    /// An administrator withdrew a user's consent to a client.
+    ConsentRevoked,
 }
 
 impl AuditEvent {
@@ -41,6 +52,11 @@ impl AuditEvent {
             AuditEvent::UserRegistered => "user_registered",
             AuditEvent::RefreshReuseDetected => "refresh_reuse_detected",
             AuditEvent::TokenRevoked => "token_revoked",
+            AuditEvent::AuthorizationCodeIssued => "authorization_code_issued",
+            AuditEvent::AuthorizationCodeReuseDetected => "authorization_code_reuse_detected",
+            AuditEvent::ConsentGranted => "consent_granted",
+            AuditEvent::ConsentDenied => "consent_denied",
+            AuditEvent::ConsentRevoked => "consent_revoked",
         }
     }
 }
@@ -102,10 +118,32 @@ pub struct Subject<'a> {
 
 /// Writes one audit line.
 pub fn record(event: AuditEvent, outcome: &str, subject: &Subject<'_>, origin: &RequestOrigin) {
+    write(event, outcome, None, subject, origin)
+}
+
+/// Writes one audit line of a sign-in, with how the password was typed.
+pub fn record_login(
+    event: AuditEvent,
+    outcome: &str,
+    method: crate::sign_in::SignInMethod,
+    subject: &Subject<'_>,
+    origin: &RequestOrigin,
+) {
+    write(event, outcome, Some(method.as_str()), subject, origin)
+}
+
+fn write(
+    event: AuditEvent,
+    outcome: &str,
+    method: Option<&str>,
+    subject: &Subject<'_>,
+    origin: &RequestOrigin,
+) {
     tracing::info!(
         target: "audit",
         audit_event = event.name(),
         outcome,
+        method,
         user_id = subject.user_id,
         username = subject.username,
         client_id = subject.client_id,

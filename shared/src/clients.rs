@@ -22,6 +22,9 @@ use crate::store::{ClientStore, StoreError};
 /// A grant type a client may be allowed to use (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum GrantType {
+    /// §4.1, the authorization code grant (with PKCE, RFC 7636), for browser sign-in
+    /// through `/authorize`.
+    AuthorizationCode,
     /// §4.3, the resource owner password credentials grant.
     Password,
     /// §6, refreshing an access token.
@@ -31,7 +34,8 @@ pub enum GrantType {
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
@@ -40,6 +44,7 @@ impl GrantType {
     /// The `grant_type` parameter value.
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
             GrantType::Password => "password",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
@@ -115,6 +120,12 @@ pub struct ClientRecord {
     pub disabled: bool,
     /// Seconds since the Unix epoch.
     pub created_at: i64,
+    /// Where `/authorize` may send the browser back (RFC 6749 §3.1.2), each compared
+    /// by [`crate::redirect_uri::matches`].
+    pub redirect_uris: Vec<String>,
+    /// A first-party client (the service's own app) signs users in without a
+    /// consent page; any other asks each user once for the scopes it wants.
+    pub first_party: bool,
 }
 
 impl ClientRecord {

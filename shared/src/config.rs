@@ -361,6 +361,74 @@ pub fn password_policy(env: &dyn Environment) -> Result<PasswordPolicy, ConfigEr
     PasswordPolicy::new(min).ok_or_else(|| invalid(var, "must be between 8 and 72"))
 }
 
+/// `AUTHORIZATION_CODE_TTL_SECONDS`: 1 to 600 (RFC 6749 §4.1.2's maximum), default 60.
+pub fn authorization_code_ttl(env: &dyn Environment) -> Result<i64, ConfigError> {
+    let var = "AUTHORIZATION_CODE_TTL_SECONDS";
+    let ttl = number(
+        env,
+        var,
+        crate::authorization::DEFAULT_CODE_LIFETIME_SECONDS,
+    )?;
+    if !(1..=crate::authorization::MAX_CODE_LIFETIME_SECONDS).contains(&ttl) {
+        return Err(invalid(var, "must be between 1 and 600"));
+    }
+    Ok(ttl)
+}
+
+/// `SESSION_IDLE_SECONDS` (default 8 hours) and `SESSION_ABSOLUTE_SECONDS` (default 7
+/// days): a sign-in session unused for the idle time ends, and none outlives the
+/// absolute time. 60 s ≤ idle ≤ absolute ≤ 400 days.
+pub fn session_lifetimes(
+    env: &dyn Environment,
+) -> Result<crate::sessions::SessionLifetimes, ConfigError> {
+    let defaults = crate::sessions::SessionLifetimes::default();
+    let idle_seconds = number(env, "SESSION_IDLE_SECONDS", defaults.idle_seconds)?;
+    let absolute_seconds = number(env, "SESSION_ABSOLUTE_SECONDS", defaults.absolute_seconds)?;
+    if !(60..=400 * 24 * 3600).contains(&absolute_seconds) {
+        return Err(invalid(
+            "SESSION_ABSOLUTE_SECONDS",
+            "must be between 60 and 34560000 (400 days)",
+        ));
+    }
+    if idle_seconds < 60 || idle_seconds > absolute_seconds {
+        return Err(invalid(
+            "SESSION_IDLE_SECONDS",
+            "must be at least 60 and at most SESSION_ABSOLUTE_SECONDS",
+        ));
+    }
+    Ok(crate::sessions::SessionLifetimes {
+        idle_seconds,
+        absolute_seconds,
+    })
+}
+
+/// `AUTH_PRODUCT_NAME` (the pages' title, up to 60 characters, default "Sign in")
+/// and `AUTH_BRAND_COLOUR` (`#rrggbb`, default `#2457d6`).
+pub fn branding(env: &dyn Environment) -> Result<crate::pages::Branding, ConfigError> {
+    let defaults = crate::pages::Branding::default();
+    let product_name = match read(env, "AUTH_PRODUCT_NAME") {
+        None => defaults.product_name,
+        Some(name) if name.chars().count() <= 60 && !name.chars().any(char::is_control) => {
+            name.trim().to_owned()
+        }
+        Some(_) => {
+            return Err(invalid(
+                "AUTH_PRODUCT_NAME",
+                "must be at most 60 characters, without control characters",
+            ));
+        }
+    };
+    let colour = match read(env, "AUTH_BRAND_COLOUR") {
+        None => defaults.colour,
+        Some(colour) if crate::pages::is_hex_colour(colour.trim()) => colour.trim().to_owned(),
+        Some(_) => return Err(invalid("AUTH_BRAND_COLOUR", "must be a colour as #rrggbb")),
+    };
+    Ok(crate::pages::Branding {
+        product_name,
+        colour,
+    })
+}
+
 /// `TABLE_NAME` and the optional `DYNAMODB_ENDPOINT` override.
 pub fn store_settings(env: &dyn Environment) -> Result<StoreSettings, ConfigError> {
     Ok(StoreSettings {
@@ -373,6 +441,50 @@ pub fn store_settings(env: &dyn Environment) -> Result<StoreSettings, ConfigErro
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[test]
+    fn browser_flow_settings_are_bounded() {
+        assert_eq!(authorization_code_ttl(&env(&[])).unwrap(), 60);
+        assert_eq!(
+            authorization_code_ttl(&env(&[("AUTHORIZATION_CODE_TTL_SECONDS", "600")])).unwrap(),
+            600
+        );
+        for bad in ["0", "601", "soon"] {
+            assert!(
+                authorization_code_ttl(&env(&[("AUTHORIZATION_CODE_TTL_SECONDS", bad)])).is_err()
+            );
+        }
+        assert_eq!(
+            session_lifetimes(&env(&[])).unwrap(),
+            crate::sessions::SessionLifetimes::default()
+        );
+        let error = session_lifetimes(&env(&[
+            ("SESSION_IDLE_SECONDS", "7200"),
+            ("SESSION_ABSOLUTE_SECONDS", "3600"),
+        ]))
+        .unwrap_err();
+        assert!(error.to_string().contains("SESSION_IDLE_SECONDS"));
+        assert_eq!(
+            branding(&env(&[])).unwrap(),
+            crate::pages::Branding::default()
+        );
+        let custom = branding(&env(&[
+            ("AUTH_PRODUCT_NAME", "Acme ID"),
+            ("AUTH_BRAND_COLOUR", "#aa0011"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (custom.product_name.as_str(), custom.colour.as_str()),
+            ("Acme ID", "#aa0011")
+        );
+        for (var, bad) in [
+            ("AUTH_BRAND_COLOUR", "red; } body { display: none"),
+            ("AUTH_PRODUCT_NAME", "a\u{7}b"),
+        ] {
+            let error = branding(&env(&[(var, bad)])).unwrap_err();
+            assert!(error.to_string().contains(var), "{error}");
+        }
+    }
 
     #[test]
     fn login_throttle_settings_are_bounded() {

@@ -24,6 +24,11 @@ pub enum ApiError {
     /// revoked, already used, or whose user is gone or disabled.
     #[error("invalid_grant (refresh token)")]
     InvalidRefreshToken,
+    /// RFC 6749 §5.2 `invalid_grant` for an authorization code that is unknown,
+    /// expired, already used, issued to another client or redirect URI, or whose
+    /// PKCE verifier does not match (RFC 7636 §4.6). One body for all of them.
+    #[error("invalid_grant (authorization code)")]
+    InvalidAuthorizationCode,
     /// The current password given to change it is wrong (400 `invalid_grant`, the
     /// RFC 6749 code for wrong resource-owner credentials).
     #[error("invalid_grant (current password)")]

@@ -90,6 +90,13 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
             "invalid_grant",
             Some("the refresh token is invalid, expired or revoked"),
         ),
+        ApiError::InvalidAuthorizationCode => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            Some(
+                "the authorization code is invalid, expired or used, or the redirect_uri or code_verifier does not match",
+            ),
+        ),
         ApiError::WrongCurrentPassword => (
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -106,7 +113,9 @@ pub fn error_response(error: &ApiError, realm: &str) -> HttpResponse {
         ApiError::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            Some("this server supports grant_type=password, refresh_token and client_credentials"),
+            Some(
+                "this server supports grant_type=authorization_code, password, refresh_token and client_credentials",
+            ),
         ),
         ApiError::InvalidClient => (
             StatusCode::UNAUTHORIZED,
@@ -281,6 +290,7 @@ mod tests {
             (ApiError::InvalidGrant, 400, "invalid_grant"),
             (ApiError::InvalidRefreshToken, 400, "invalid_grant"),
             (ApiError::WrongCurrentPassword, 400, "invalid_grant"),
+            (ApiError::InvalidAuthorizationCode, 400, "invalid_grant"),
             (
                 ApiError::Conflict {
                     code: "username_taken",

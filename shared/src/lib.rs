@@ -5,6 +5,7 @@
 //! [`store`]) -> [`http`], the one place where [`error::ApiError`] becomes a response.
 
 pub mod audit;
+pub mod authorization;
 pub mod clients;
 pub mod config;
 pub mod error;
@@ -13,12 +14,17 @@ pub mod keys;
 pub mod lambda;
 pub mod oauth;
 pub mod openapi;
+pub mod pages;
 pub mod password_policy;
 pub mod passwords;
+pub mod pkce;
 #[cfg(test)]
 mod properties;
+pub mod redirect_uri;
 pub mod refresh;
 pub mod routes;
+pub mod sessions;
+pub mod sign_in;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;

@@ -16,8 +16,10 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// Parameters that carry credentials or grant data and must never travel in a URI,
 /// where they end up in access logs and browser history (RFC 6749 §2.3.1, §3.2;
 /// RFC 9700 §4.3.2 on leakage).
-const PARAMETERS_FORBIDDEN_IN_URI: [&str; 7] = [
+const PARAMETERS_FORBIDDEN_IN_URI: [&str; 9] = [
     "token",
+    "code",
+    "code_verifier",
     "password",
     "username",
     "client_secret",
@@ -280,9 +282,29 @@ impl std::fmt::Debug for RefreshGrantRequest {
     }
 }
 
+/// A token request with the authorization code grant (RFC 6749 §4.1.3, RFC 7636
+/// §4.5).
+pub struct AuthorizationCodeGrantRequest {
+    pub code: SecretString,
+    /// Required when the authorization request carried one, and then equal to it.
+    pub redirect_uri: Option<String>,
+    pub code_verifier: SecretString,
+}
+
+impl std::fmt::Debug for AuthorizationCodeGrantRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationCodeGrantRequest")
+            .field("code", &"<redacted>")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &"<redacted>")
+            .finish()
+    }
+}
+
 /// The grants this server understands, parsed from a token request body.
 #[derive(Debug)]
 pub enum TokenRequest {
+    AuthorizationCode(AuthorizationCodeGrantRequest),
     Password(PasswordGrantRequest),
     RefreshToken(RefreshGrantRequest),
     /// RFC 6749 §4.4.2: only an optional scope; the client is the subject.
@@ -295,6 +317,7 @@ impl TokenRequest {
     pub fn grant_type(&self) -> crate::clients::GrantType {
         use crate::clients::GrantType;
         match self {
+            TokenRequest::AuthorizationCode(_) => GrantType::AuthorizationCode,
             TokenRequest::Password(_) => GrantType::Password,
             TokenRequest::RefreshToken(_) => GrantType::RefreshToken,
             TokenRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
@@ -306,6 +329,15 @@ impl TokenRequest {
     /// The client's credentials are read separately ([`crate::clients::PresentedClient`]).
     pub fn from_form(form: &FormParameters) -> Result<Self, ApiError> {
         match form.require("grant_type")? {
+            "authorization_code" => Ok(TokenRequest::AuthorizationCode(
+                AuthorizationCodeGrantRequest {
+                    code: SecretString::from(form.require("code")?.to_owned()),
+                    redirect_uri: form.get("redirect_uri").map(str::to_owned),
+                    // RFC 7636 §4.5: PKCE is required of every client here, so a
+                    // missing verifier is a malformed request.
+                    code_verifier: SecretString::from(form.require("code_verifier")?.to_owned()),
+                },
+            )),
             "password" => Ok(TokenRequest::Password(PasswordGrantRequest {
                 username: form.require("username")?.to_owned(),
                 password: SecretString::from(form.require("password")?.to_owned()),

@@ -121,6 +121,8 @@ pub async fn fresh_store_at(prefix: &str, endpoint: &str) -> DynamoDbStore {
         scopes: vec!["read".into(), "write".into()],
         disabled: false,
         created_at: shared::now_unix(),
+        redirect_uris: Vec::new(),
+        first_party: false,
     };
     setup
         .create_client(&client)

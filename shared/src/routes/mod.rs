@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod api_docs;
+pub mod authorize;
 pub mod revoke;
 pub mod token;
 pub mod users_me;
@@ -63,6 +64,16 @@ pub fn token_function(
         vec![("/revoke", Box::new(revoke))],
         Box::new(token),
     ))
+}
+
+/// The authorize function: `GET /authorize`, the login and consent forms and the
+/// pages' stylesheet, all under `/authorize`. It verifies passwords (so it has the
+/// token function's memory) but holds no signing key.
+pub fn authorize_function(
+    env: &dyn Environment,
+    store: Arc<dyn Store>,
+) -> Result<authorize::AuthorizeEndpoint, ConfigError> {
+    authorize::AuthorizeEndpoint::from_env(env, store)
 }
 
 /// RFC 6750 bearer authentication of a resource request: the token from the

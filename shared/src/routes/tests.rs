@@ -124,6 +124,8 @@ impl Service {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             disabled: false,
             created_at: crate::now_unix(),
+            redirect_uris: Vec::new(),
+            first_party: false,
         };
         self.store.create_client(&client).await.unwrap();
         client
@@ -412,7 +414,11 @@ async fn credentials_in_the_query_string_are_refused() {
 #[tokio::test]
 async fn rfc6749_5_2_unsupported_grant_type() {
     let s = service().await;
-    for grant in ["implicit", "authorization_code", "PASSWORD"] {
+    for grant in [
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "PASSWORD",
+    ] {
         let response = s
             .login(&format!("grant_type={grant}&username=alice&password=x"))
             .await;
@@ -506,6 +512,75 @@ impl RefreshTokenStore for UnavailableStore {
         Err(RotationError::Store(StoreError::Unavailable("x".into())))
     }
     async fn revoke_family(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn revoke_family_ahead(&self, _: &str, _: i64) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+}
+
+/// Every browser-flow call fails too.
+#[async_trait]
+impl crate::store::SignInStore for UnavailableStore {
+    async fn put_pending_authorization(
+        &self,
+        _: &crate::authorization::PendingAuthorization,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn get_pending_authorization(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::authorization::PendingAuthorization>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn take_pending_authorization(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::authorization::PendingAuthorization>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn put_authorization_code(
+        &self,
+        _: &crate::authorization::AuthorizationCodeRecord,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn find_authorization_code(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::authorization::StoredCode>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn redeem_authorization_code(&self, _: &str, _: i64) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn put_session(&self, _: &crate::sessions::SessionRecord) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn get_session(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::sessions::SessionRecord>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn touch_session(&self, _: &str, _: i64, _: i64) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn delete_session(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn put_consent(&self, _: &crate::authorization::ConsentRecord) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn get_consent(
+        &self,
+        _: &str,
+        _: &ClientId,
+    ) -> Result<Option<crate::authorization::ConsentRecord>, StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
+    async fn delete_consent(&self, _: &str, _: &ClientId) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
     }
 }
@@ -745,7 +820,29 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
     );
     assert_eq!(
         metadata["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ])
+    );
+    // RFC 6749 §4.1 with PKCE (RFC 7636) and RFC 9207's iss parameter.
+    assert_eq!(
+        metadata["authorization_endpoint"],
+        format!("{ISSUER}/authorize")
+    );
+    assert_eq!(
+        metadata["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
     );
     let auth_methods = serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
     assert_eq!(
@@ -760,7 +857,6 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
         metadata["scopes_supported"],
         serde_json::json!(["read", "write"])
     );
-    assert_eq!(metadata["response_types_supported"], serde_json::json!([]));
     // The issuer in the metadata is the `iss` of the tokens (RFC 8414 §3.3).
     let token = s.access_token("alice").await;
     let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
@@ -1556,6 +1652,8 @@ async fn lower_cost_hashes_are_upgraded_at_login_with_one_extra_hash() {
             scopes: Vec::new(),
             disabled: false,
             created_at: 0,
+            redirect_uris: Vec::new(),
+            first_party: false,
         })
         .await
         .unwrap();

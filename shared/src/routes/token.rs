@@ -1,4 +1,5 @@
-//! `POST /token`: the RFC 6749 token endpoint: the password grant (§4.3), the
+//! `POST /token`: the RFC 6749 token endpoint: the authorization code grant (§4.1.3,
+//! with PKCE, RFC 7636), the password grant (§4.3), the
 //! refresh-token grant (§6) with rotation and reuse detection (RFC 9700 §4.14.2) and
 //! the client-credentials grant (§4.4). Every request names a registered client
 //! (§2.3, §3.2.1), which must be allowed the grant it uses.
@@ -13,17 +14,21 @@ use serde::Serialize;
 
 use super::Endpoint;
 use crate::audit::{self, AuditEvent, RequestOrigin, Subject};
+use crate::authorization::{self, AuthorizationCodeRecord};
 use crate::clients::{self, ClientRecord, GrantType, PresentedClient};
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
-use crate::oauth::{PasswordGrantRequest, RefreshGrantRequest, ScopeSet, TokenRequest, form_post};
+use crate::oauth::{
+    AuthorizationCodeGrantRequest, PasswordGrantRequest, RefreshGrantRequest, ScopeSet,
+    TokenRequest, form_post,
+};
 use crate::passwords::PasswordHasher;
 use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
+use crate::sign_in::{SignIn, SignInMethod};
 use crate::store::{RotationError, Store, StoreError};
-use crate::throttle::{self, LoginThrottle};
 use crate::tokens::{IssuedToken, TokenSigner};
-use crate::users::{UserRecord, Username};
+use crate::users::UserRecord;
 
 /// The successful token response (RFC 6749 §5.1). No `Debug`: it holds tokens.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -45,10 +50,9 @@ pub struct TokenResponse {
 
 pub struct TokenEndpoint {
     store: Arc<dyn Store>,
-    passwords: PasswordHasher,
+    sign_in: SignIn,
     signer: TokenSigner,
     lifetimes: RefreshLifetimes,
-    throttle: LoginThrottle,
 }
 
 impl TokenEndpoint {
@@ -56,23 +60,27 @@ impl TokenEndpoint {
     pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
         Ok(TokenEndpoint {
+            sign_in: SignIn::new(
+                store.clone(),
+                config::password_hasher(env, &service)?,
+                config::login_throttle(env)?,
+            ),
             store,
-            passwords: config::password_hasher(env, &service)?,
             signer: config::token_signer(env, &service)?,
             lifetimes: config::refresh_lifetimes(env)?,
-            throttle: config::login_throttle(env)?,
         })
     }
 
     pub fn passwords(&self) -> &PasswordHasher {
-        &self.passwords
+        self.sign_in.passwords()
     }
 
     async fn respond(&self, request: http::Request<Bytes>) -> Result<HttpResponse, ApiError> {
         let form = form_post(&request)?;
         let grant = TokenRequest::from_form(&form)?;
         let presented = PresentedClient::from_request(request.headers(), &form)?;
-        let client = clients::authenticate(&*self.store, &self.passwords, presented).await?;
+        let client =
+            clients::authenticate(&*self.store, self.sign_in.passwords(), presented).await?;
         if !client.allows(grant.grant_type()) {
             tracing::info!(client_id = %client.client_id, grant_type = %grant.grant_type(), "grant type not allowed for this client");
             return Err(ApiError::UnauthorizedClient(
@@ -81,6 +89,9 @@ impl TokenEndpoint {
         }
         let origin = RequestOrigin::of(&request);
         match grant {
+            TokenRequest::AuthorizationCode(grant) => {
+                self.authorization_code_grant(&client, grant, &origin).await
+            }
             TokenRequest::Password(grant) => self.password_grant(&client, grant, &origin).await,
             TokenRequest::RefreshToken(grant) => self.refresh_grant(&client, grant, &origin).await,
             TokenRequest::ClientCredentials { scope } => {
@@ -120,80 +131,26 @@ impl TokenEndpoint {
         Ok(token_response(issued, None))
     }
 
-    /// RFC 6749 §4.3.2: authenticate the resource owner, then issue a token for the
+    /// RFC 6749 §4.3.2: authenticate the resource owner (the one sign-in path,
+    /// [`SignIn::verify`], shared with the login page), then issue a token for the
     /// requested scope, or when none is requested for everything both the user and
-    /// the client may have (§3.3). A locked name is refused before any password
-    /// work (RFC 9700 §2.4, OWASP ASVS V2.2.1).
+    /// the client may have (§3.3).
     async fn password_grant(
         &self,
         client: &ClientRecord,
         grant: PasswordGrantRequest,
         origin: &RequestOrigin,
     ) -> Result<HttpResponse, ApiError> {
-        let throttle_key = throttle::throttle_key(&grant.username);
-        let mut subject = Subject {
-            user_id: None,
-            username: None,
-            client_id: Some(client.client_id.as_str()),
-        };
-        let admitted = match throttle::admit(&*self.store, &self.throttle, &throttle_key).await {
-            Ok(admitted) => admitted,
-            Err(error) => {
-                if matches!(error, ApiError::LoginLocked { .. }) {
-                    audit::record(AuditEvent::LoginFailure, "locked", &subject, origin);
-                }
-                return Err(error);
-            }
-        };
-        // A name that breaks the rules cannot exist; it still costs one bcrypt run.
-        let user = match Username::parse(&grant.username) {
-            Ok(name) => match self.store.get_user(&name.key()).await {
-                Ok(user) => user,
-                // An unreadable record is our problem, but answering it differently
-                // (and without bcrypt work) would reveal that the name exists.
-                Err(StoreError::Corrupt(attribute)) => {
-                    tracing::error!(attribute, "a stored user record is malformed");
-                    None
-                }
-                Err(other) => return Err(other.into()),
-            },
-            Err(_) => None,
-        };
-        let user_key = user.as_ref().map(|u| u.username.key()).unwrap_or_default();
-        // Kept for a possible rehash; it never leaves this function.
-        let password = grant.password.clone();
-        let password_ok = self
-            .passwords
-            .verify(grant.password, user.as_ref().map(|u| &u.password_hash))
-            .await;
-        let user = match user {
-            Some(user) if password_ok && !user.disabled => user,
-            _ => {
-                // One outcome for wrong password, unknown and disabled user: the log
-                // reader learns no more than the client did; user_id tells them
-                // apart. A name is logged only when such a user exists: an unknown
-                // "name" may be a password typed into the wrong field.
-                if let Some(user) = &user {
-                    subject.user_id = Some(&user.user_id);
-                    subject.username = Some(&user_key);
-                }
-                audit::record(AuditEvent::LoginFailure, "invalid_grant", &subject, origin);
-                if let Some(seconds) = admitted.lock_seconds {
-                    let outcome = format!(
-                        "locked for {seconds} s after {} failed attempts",
-                        admitted.attempts
-                    );
-                    audit::record(AuditEvent::AccountLocked, &outcome, &subject, origin);
-                }
-                return Err(ApiError::InvalidGrant);
-            }
-        };
-        subject.user_id = Some(&user.user_id);
-        subject.username = Some(&user_key);
-        throttle::succeeded(&*self.store, &throttle_key).await;
-        if self.passwords.needs_rehash(&user.password_hash) {
-            self.upgrade_hash(&user, password).await;
-        }
+        let user = self
+            .sign_in
+            .verify(
+                &grant.username,
+                grant.password,
+                Some(client.client_id.as_str()),
+                SignInMethod::PasswordGrant,
+                origin,
+            )
+            .await?;
         let granted = grantable(grant.scope, &user_and_client_scopes(&user, client))?;
         // Sign first: it has no side effects, so nothing is stored for a token that
         // could not be issued.
@@ -215,8 +172,130 @@ impl TokenEndpoint {
         } else {
             None
         };
-        audit::record(AuditEvent::LoginSuccess, "success", &subject, origin);
         Ok(token_response(issued, refresh_token))
+    }
+
+    /// RFC 6749 §4.1.3 and RFC 7636 §4.6: a code issued to this client, for this
+    /// redirect URI, unexpired, unused, whose challenge the verifier meets, becomes an
+    /// access token (and a refresh token for clients allowed that grant). Every
+    /// refusal is the same `invalid_grant`. A code presented after it was redeemed
+    /// revokes the refresh-token family it issued (§4.1.2); the family's id is derived
+    /// from the code, so this works even while the first redemption is storing it.
+    async fn authorization_code_grant(
+        &self,
+        client: &ClientRecord,
+        grant: AuthorizationCodeGrantRequest,
+        origin: &RequestOrigin,
+    ) -> Result<HttpResponse, ApiError> {
+        let refused = ApiError::InvalidAuthorizationCode;
+        let Some(code_hash) = authorization::presented_code_hash(grant.code.expose_secret()) else {
+            return Err(refused);
+        };
+        let Some(stored) = self.store.find_authorization_code(&code_hash).await? else {
+            return Err(refused);
+        };
+        let code = stored.record;
+        if stored.used {
+            self.revoke_after_code_reuse(&code, origin).await;
+            return Err(refused);
+        }
+        let now = crate::now_unix();
+        // §4.1.3: issued to this client; the same redirect_uri if the authorization
+        // request named one (and if this request names one, it must be that one).
+        let redirect_ok = match &grant.redirect_uri {
+            Some(sent) => *sent == code.redirect_uri,
+            None => !code.redirect_uri_sent,
+        };
+        if code.is_expired(now)
+            || code.client_id != client.client_id
+            || !redirect_ok
+            || !code
+                .code_challenge
+                .is_satisfied_by(grant.code_verifier.expose_secret())
+        {
+            return Err(refused);
+        }
+        if !self
+            .store
+            .redeem_authorization_code(&code_hash, now)
+            .await?
+        {
+            // Another redemption won a race: as much a replay as a later one.
+            self.revoke_after_code_reuse(&code, origin).await;
+            return Err(refused);
+        }
+        // The same user, still enabled, and no password change since sign-in.
+        let user = match self.store.get_user(&code.username_key).await? {
+            Some(user)
+                if user.user_id == code.user_id
+                    && !user.disabled
+                    && user.credential_generation == code.credential_generation =>
+            {
+                user
+            }
+            _ => return Err(refused),
+        };
+        // Never more than the user and the client may have now.
+        let current = user_and_client_scopes(&user, client);
+        let granted = ScopeSet::from_tokens(code.scope.iter().filter(|s| current.contains(s)));
+        let issued = self.issue_access_token(&user, client, &granted)?;
+        let refresh_token = if client.allows(GrantType::RefreshToken) {
+            let refresh_token = NewRefreshToken::generate();
+            let mut family = refresh::first_of_family(
+                &refresh_token,
+                &user.user_id,
+                &user.username.key(),
+                Some(client.client_id.as_str()),
+                &granted.to_string(),
+                now,
+                self.lifetimes,
+            );
+            family.family_id = code.family_id();
+            family.credential_generation = user.credential_generation;
+            match self.store.start_family(&family).await {
+                Ok(()) => Some(refresh_token),
+                // A replay of this code revoked the family before it started: the
+                // refresh token would be dead on arrival.
+                Err(StoreError::AlreadyExists) => None,
+                Err(error) => return Err(error.into()),
+            }
+        } else {
+            None
+        };
+        tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "authorization code grant");
+        Ok(token_response(issued, refresh_token))
+    }
+
+    /// Revokes (ahead, if need be) the family issued from a replayed code.
+    async fn revoke_after_code_reuse(
+        &self,
+        code: &AuthorizationCodeRecord,
+        origin: &RequestOrigin,
+    ) {
+        let subject = Subject {
+            user_id: Some(&code.user_id),
+            username: Some(&code.username_key),
+            client_id: Some(code.client_id.as_str()),
+        };
+        audit::record(
+            AuditEvent::AuthorizationCodeReuseDetected,
+            "refresh family revoked",
+            &subject,
+            origin,
+        );
+        let expires_at = code.created_at + self.lifetimes.absolute_seconds;
+        for _ in 0..2 {
+            match self
+                .store
+                .revoke_family_ahead(&code.family_id(), expires_at)
+                .await
+            {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::error!(%error, "revoking the family of a replayed code failed")
+                }
+            }
+        }
     }
 
     /// RFC 6749 §6: a new access token and a new refresh token for an unused, live
@@ -286,39 +365,6 @@ impl TokenEndpoint {
         }
         tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "refresh grant");
         Ok(token_response(issued, Some(refresh_token)))
-    }
-
-    /// Rehashes a just-verified password at the configured cost and `$2b$`, and stores
-    /// it only over the hash it replaces (a concurrent password change wins). One
-    /// extra hash on this login, none on later ones; a failure here never fails the
-    /// login.
-    async fn upgrade_hash(&self, user: &UserRecord, password: secrecy::SecretString) {
-        let upgraded = match self.passwords.hash(password).await {
-            Ok(hash) => hash,
-            Err(error) => {
-                tracing::warn!(%error, user_id = %user.user_id, "rehashing a password failed");
-                return;
-            }
-        };
-        let key = user.username.key();
-        match self
-            .store
-            .upgrade_password_hash(&key, &user.password_hash, &upgraded)
-            .await
-        {
-            Ok(true) => tracing::info!(
-                user_id = %user.user_id,
-                from_cost = user.password_hash.cost(),
-                to_cost = upgraded.cost(),
-                "password hash upgraded"
-            ),
-            Ok(false) => {
-                tracing::info!(user_id = %user.user_id, "password changed meanwhile; hash not upgraded")
-            }
-            Err(error) => {
-                tracing::warn!(%error, user_id = %user.user_id, "storing an upgraded hash failed")
-            }
-        }
     }
 
     /// Revokes the family of a reused token, retrying once. If the store still fails

@@ -25,6 +25,7 @@ const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_po
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerMetadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub jwks_uri: String,
@@ -36,10 +37,17 @@ pub struct ServerMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
-    /// No authorization endpoint (yet), so no response types: an empty list rather
-    /// than a promise.
+    /// The authorization code flow only (RFC 6749 §4.1).
     #[schema(value_type = Vec<String>)]
     pub response_types_supported: Vec<&'static str>,
+    /// `query`: the answer comes back in the redirect's query (RFC 6749 §4.1.2).
+    #[schema(value_type = Vec<String>)]
+    pub response_modes_supported: Vec<&'static str>,
+    /// PKCE is required, `S256` only (RFC 7636 §4.3, RFC 9700 §2.1.1).
+    #[schema(value_type = Vec<String>)]
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// Every authorization response carries `iss` (RFC 9207 §3).
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl ServerMetadata {
@@ -47,6 +55,7 @@ impl ServerMetadata {
     pub fn new(issuer: &str, scopes_supported: Vec<String>) -> Self {
         ServerMetadata {
             issuer: issuer.to_owned(),
+            authorization_endpoint: format!("{issuer}/authorize"),
             token_endpoint: format!("{issuer}/token"),
             revocation_endpoint: format!("{issuer}/revoke"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
@@ -55,7 +64,10 @@ impl ServerMetadata {
             token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
             scopes_supported,
-            response_types_supported: Vec::new(),
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            code_challenge_methods_supported: vec!["S256"],
+            authorization_response_iss_parameter_supported: true,
         }
     }
 }

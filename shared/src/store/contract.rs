@@ -254,6 +254,8 @@ pub async fn clients(store: &dyn Store) {
         scopes: vec!["read".into(), "write".into()],
         disabled: false,
         created_at: 1_700_000_000,
+        redirect_uris: Vec::new(),
+        first_party: false,
     };
     store.create_client(&confidential).await.unwrap();
     let mut impostor = confidential.clone();
@@ -281,6 +283,8 @@ pub async fn clients(store: &dyn Store) {
         scopes: Vec::new(),
         disabled: false,
         created_at: 1_700_000_000,
+        redirect_uris: Vec::new(),
+        first_party: false,
     };
     store.create_client(&public).await.unwrap();
     assert_eq!(
@@ -382,4 +386,293 @@ pub async fn refresh_tokens(store: &dyn Store) {
         store.find_refresh_token(&"0".repeat(64)).await.unwrap(),
         None
     );
+}
+
+fn pending(id: &str) -> crate::authorization::PendingAuthorization {
+    use crate::authorization::*;
+    PendingAuthorization {
+        id_hash: crate::refresh::hash_token(id),
+        csrf_hash: crate::refresh::hash_token("csrf"),
+        browser_hash: crate::refresh::hash_token("browser"),
+        client_id: ClientId::parse("web").expect("a valid fixture id"),
+        redirect: VerifiedRedirect {
+            redirect_uri: "https://app.example.com/cb?x=1".into(),
+            redirect_uri_sent: true,
+            state: Some("state with spaces & symbols".into()),
+        },
+        parameters: AuthorizationParameters {
+            scope: Some(crate::oauth::ScopeSet::from_tokens(["read", "write"])),
+            code_challenge: crate::pkce::CodeChallenge::of_verifier(&"v".repeat(43)),
+            prompt: Prompt::Login,
+            max_age: Some(300),
+            login_hint: Some("alice".into()),
+            nonce: Some("n-0S6_WzA2Mj".into()),
+        },
+        created_at: 1_700_000_000,
+        expires_at: 1_700_000_600,
+    }
+}
+
+fn code(code_hash: &str) -> crate::authorization::AuthorizationCodeRecord {
+    crate::authorization::AuthorizationCodeRecord {
+        code_hash: code_hash.to_owned(),
+        client_id: ClientId::parse("web").expect("a valid fixture id"),
+        redirect_uri: "http://127.0.0.1:5000/callback".into(),
+        redirect_uri_sent: false,
+        code_challenge: crate::pkce::CodeChallenge::of_verifier(&"w".repeat(43)),
+        scope: crate::oauth::ScopeSet::from_tokens(["read"]),
+        user_id: "usr_1".into(),
+        username_key: "alice".into(),
+        auth_time: 1_700_000_001,
+        nonce: None,
+        credential_generation: 3,
+        created_at: 1_700_000_002,
+        expires_at: 1_700_000_062,
+    }
+}
+
+/// The browser flow's records: each round-trips whole; a pending request is taken
+/// once, a code redeemed once (also by concurrent callers), sessions can be touched
+/// and ended, consents replaced and withdrawn; and a family revoked ahead of its
+/// start can never be started.
+pub async fn sign_in(store: &dyn Store) {
+    use crate::authorization::{ConsentRecord, Prompt};
+    use crate::sessions::SessionRecord;
+
+    // Pending requests: every field comes back, optional ones absent too.
+    let first = pending("one");
+    store.put_pending_authorization(&first).await.unwrap();
+    assert_eq!(
+        store.put_pending_authorization(&first).await,
+        Err(StoreError::AlreadyExists)
+    );
+    let mut bare = pending("two");
+    bare.redirect.state = None;
+    bare.redirect.redirect_uri_sent = false;
+    bare.parameters.scope = None;
+    bare.parameters.prompt = Prompt::Default;
+    bare.parameters.max_age = None;
+    bare.parameters.login_hint = None;
+    bare.parameters.nonce = None;
+    store.put_pending_authorization(&bare).await.unwrap();
+    for record in [&first, &bare] {
+        assert_eq!(
+            store
+                .get_pending_authorization(&record.id_hash)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(record)
+        );
+    }
+    let takes =
+        futures_join_all((0..8).map(|_| store.take_pending_authorization(&first.id_hash))).await;
+    let taken: Vec<_> = takes.into_iter().filter_map(Result::unwrap).collect();
+    assert_eq!(taken, vec![first.clone()], "exactly one take gets it");
+    assert_eq!(
+        store
+            .get_pending_authorization(&first.id_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_pending_authorization("missing").await.unwrap(),
+        None
+    );
+
+    // Codes: stored unused, redeemed exactly once even when raced.
+    let hash = crate::refresh::hash_token("code-1");
+    let record = code(&hash);
+    store.put_authorization_code(&record).await.unwrap();
+    assert_eq!(
+        store.put_authorization_code(&record).await,
+        Err(StoreError::AlreadyExists)
+    );
+    let found = store.find_authorization_code(&hash).await.unwrap().unwrap();
+    assert_eq!((found.record.clone(), found.used), (record.clone(), false));
+    let mut with_nonce = code(&crate::refresh::hash_token("code-2"));
+    with_nonce.nonce = Some("n".into());
+    with_nonce.redirect_uri_sent = true;
+    with_nonce.scope = crate::oauth::ScopeSet::default();
+    store.put_authorization_code(&with_nonce).await.unwrap();
+    assert_eq!(
+        store
+            .find_authorization_code(&with_nonce.code_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .record,
+        with_nonce
+    );
+    let redemptions =
+        futures_join_all((0..8).map(|_| store.redeem_authorization_code(&hash, 1_700_000_010)))
+            .await;
+    let won = redemptions
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1, "exactly one redemption wins");
+    assert!(
+        store
+            .find_authorization_code(&hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .used
+    );
+    assert!(
+        !store
+            .redeem_authorization_code(&hash, 1_700_000_011)
+            .await
+            .unwrap()
+    );
+    assert!(!store.redeem_authorization_code("missing", 1).await.unwrap());
+    assert_eq!(
+        store.find_authorization_code("missing").await.unwrap(),
+        None
+    );
+
+    // Sessions.
+    let session = SessionRecord {
+        id_hash: crate::refresh::hash_token("session-1"),
+        user_id: "usr_1".into(),
+        username_key: "alice".into(),
+        auth_time: 1_700_000_000,
+        credential_generation: 2,
+        created_at: 1_700_000_000,
+        last_seen_at: 1_700_000_000,
+        expires_at: 1_700_003_600,
+    };
+    store.put_session(&session).await.unwrap();
+    assert_eq!(
+        store.put_session(&session).await,
+        Err(StoreError::AlreadyExists)
+    );
+    assert_eq!(
+        store.get_session(&session.id_hash).await.unwrap().as_ref(),
+        Some(&session)
+    );
+    store
+        .touch_session(&session.id_hash, 1_700_000_100, 1_700_003_700)
+        .await
+        .unwrap();
+    let touched = store.get_session(&session.id_hash).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.last_seen_at, touched.expires_at),
+        (1_700_000_100, 1_700_003_700)
+    );
+    assert_eq!(
+        touched.auth_time, session.auth_time,
+        "a touch keeps the sign-in time"
+    );
+    store.delete_session(&session.id_hash).await.unwrap();
+    store.delete_session(&session.id_hash).await.unwrap();
+    assert_eq!(store.get_session(&session.id_hash).await.unwrap(), None);
+    assert_eq!(
+        store.touch_session(&session.id_hash, 1, 2).await,
+        Err(StoreError::NotFound),
+        "a touch never brings a session back"
+    );
+    assert_eq!(store.get_session(&session.id_hash).await.unwrap(), None);
+
+    // Consents: per user and client, replaced, withdrawn.
+    let web = ClientId::parse("web").unwrap();
+    let other = ClientId::parse("other").unwrap();
+    let consent = ConsentRecord {
+        user_id: "usr_1".into(),
+        client_id: web.clone(),
+        scope: crate::oauth::ScopeSet::from_tokens(["read"]),
+        granted_at: 1_700_000_000,
+    };
+    store.put_consent(&consent).await.unwrap();
+    assert_eq!(
+        store.get_consent("usr_1", &web).await.unwrap().as_ref(),
+        Some(&consent)
+    );
+    assert_eq!(store.get_consent("usr_1", &other).await.unwrap(), None);
+    assert_eq!(store.get_consent("usr_2", &web).await.unwrap(), None);
+    let wider = ConsentRecord {
+        scope: crate::oauth::ScopeSet::from_tokens(["read", "write"]),
+        ..consent.clone()
+    };
+    store.put_consent(&wider).await.unwrap();
+    assert_eq!(store.get_consent("usr_1", &web).await.unwrap(), Some(wider));
+    store.delete_consent("usr_1", &web).await.unwrap();
+    assert_eq!(store.get_consent("usr_1", &web).await.unwrap(), None);
+    assert_eq!(
+        store.delete_consent("usr_1", &web).await,
+        Err(StoreError::NotFound)
+    );
+
+    // A family revoked before it starts cannot start; revoking ahead an existing
+    // family revokes it.
+    let token = NewRefreshToken::generate();
+    let mut family = first_of_family(
+        &token,
+        "usr_1",
+        "alice",
+        Some("web"),
+        "read",
+        crate::now_unix(),
+        RefreshLifetimes::default(),
+    );
+    family.family_id = crate::authorization::family_id_of_code(&hash);
+    store
+        .revoke_family_ahead(&family.family_id, family.family_expires_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.start_family(&family).await,
+        Err(StoreError::AlreadyExists)
+    );
+    let live = first_of_family(
+        &NewRefreshToken::generate(),
+        "usr_1",
+        "alice",
+        Some("web"),
+        "read",
+        crate::now_unix(),
+        RefreshLifetimes::default(),
+    );
+    store.start_family(&live).await.unwrap();
+    store
+        .revoke_family_ahead(&live.family_id, live.family_expires_at)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_refresh_token(&live.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+}
+
+/// Polls the futures together on this task until all are done, so that their
+/// requests are in flight at once (the store is borrowed: no spawning).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut running: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outputs: Vec<Option<F::Output>> = running.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (slot, output) in running.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(future) = slot
+                && let Poll::Ready(value) = future.as_mut().poll(cx)
+            {
+                *output = Some(value);
+                *slot = None;
+            }
+        }
+        if running.iter().all(Option::is_none) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }

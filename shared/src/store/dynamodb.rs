@@ -25,7 +25,10 @@ use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
 use crate::users::{UserRecord, Username};
 
-/// The attribute DynamoDB's TTL deletes expired items by (refresh tokens, counters).
+mod sign_in;
+
+/// The attribute DynamoDB's TTL deletes expired items by (refresh tokens, counters,
+/// the browser flow's records).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// Where the table is. The endpoint override points the SDK at a local
@@ -575,6 +578,14 @@ fn client_item(client: &ClientRecord) -> Item {
         "created_at".into(),
         AttributeValue::N(client.created_at.to_string()),
     );
+    item.insert(
+        "redirect_uris".into(),
+        AttributeValue::L(client.redirect_uris.iter().map(|v| s(v)).collect()),
+    );
+    item.insert(
+        "first_party".into(),
+        AttributeValue::Bool(client.first_party),
+    );
     item
 }
 
@@ -629,6 +640,17 @@ fn client_from_item(item: &Item) -> Result<ClientRecord, StoreError> {
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())
             .ok_or(StoreError::Corrupt("created_at"))?,
+        // Both absent from clients registered before browser sign-in existed.
+        redirect_uris: match item.get("redirect_uris") {
+            None => Vec::new(),
+            Some(_) => strings("redirect_uris")?,
+        },
+        first_party: match item.get("first_party") {
+            None => false,
+            Some(value) => *value
+                .as_bool()
+                .map_err(|_| StoreError::Corrupt("first_party"))?,
+        },
     })
 }
 
@@ -1024,6 +1046,33 @@ impl RefreshTokenStore for DynamoDbStore {
             .map(|_| ())
             .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
     }
+
+    /// An unconditional update: it revokes an existing family (keeping its expiry)
+    /// or creates a revoked placeholder that expires at `expires_at`, whose presence
+    /// makes a later [`RefreshTokenStore::start_family`] (a put with
+    /// `attribute_not_exists(pk)`) fail with [`StoreError::AlreadyExists`].
+    async fn revoke_family_ahead(
+        &self,
+        family_id: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(family_key(family_id)))
+            .update_expression(
+                "SET revoked = :true, entity = if_not_exists(entity, :entity), \
+                 #expires = if_not_exists(#expires, :expires)",
+            )
+            .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":entity", AttributeValue::S("refresh_family".into()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_failure("UpdateItem", e))
+    }
 }
 
 /// What a cancelled rotation means, from its per-item reasons (in the order of the
@@ -1152,6 +1201,8 @@ mod tests {
             scopes: vec!["read".into()],
             disabled: false,
             created_at: 1,
+            redirect_uris: Vec::new(),
+            first_party: false,
         };
         let mut item = client_item(&client);
         assert_eq!(item["pk"], AttributeValue::S("CLIENT#svc".into()));

@@ -5,11 +5,15 @@ use async_trait::async_trait;
 
 use super::{
     AttemptAdmission, ClientStore, LoginAttemptStore, LoginAttempts, RefreshTokenStore,
-    RotationError, StoreError, StoredRefreshToken, UserStore,
+    RotationError, SignInStore, StoreError, StoredRefreshToken, UserStore,
+};
+use crate::authorization::{
+    AuthorizationCodeRecord, ConsentRecord, PendingAuthorization, StoredCode,
 };
 use crate::clients::{ClientId, ClientRecord};
 use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
+use crate::sessions::SessionRecord;
 use crate::users::UserRecord;
 
 /// Users in a map behind a mutex: for the local server and tests. Same semantics as
@@ -21,6 +25,17 @@ pub struct MemoryStore {
     /// By throttle key: the counter and when it is forgotten.
     login_attempts: Mutex<HashMap<String, (LoginAttempts, i64)>>,
     refresh: Mutex<RefreshState>,
+    sign_in: Mutex<SignInState>,
+}
+
+/// The browser flow's records, by their keys.
+#[derive(Default)]
+struct SignInState {
+    pending: HashMap<String, PendingAuthorization>,
+    /// By code hash: the record and whether it was redeemed.
+    codes: HashMap<String, (AuthorizationCodeRecord, bool)>,
+    sessions: HashMap<String, SessionRecord>,
+    consents: HashMap<(String, ClientId), ConsentRecord>,
 }
 
 #[derive(Default)]
@@ -34,6 +49,10 @@ struct RefreshState {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn sign_in(&self) -> std::sync::MutexGuard<'_, SignInState> {
+        self.sign_in.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserRecord>> {
@@ -312,6 +331,153 @@ impl RefreshTokenStore for MemoryStore {
             None => Err(StoreError::NotFound),
         }
     }
+
+    async fn revoke_family_ahead(
+        &self,
+        family_id: &str,
+        _expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        state.families.insert(family_id.to_owned(), true);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SignInStore for MemoryStore {
+    async fn put_pending_authorization(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Result<(), StoreError> {
+        let mut state = self.sign_in();
+        if state.pending.contains_key(&pending.id_hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state
+            .pending
+            .insert(pending.id_hash.clone(), pending.clone());
+        Ok(())
+    }
+
+    async fn get_pending_authorization(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<PendingAuthorization>, StoreError> {
+        Ok(self.sign_in().pending.get(id_hash).cloned())
+    }
+
+    async fn take_pending_authorization(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<PendingAuthorization>, StoreError> {
+        Ok(self.sign_in().pending.remove(id_hash))
+    }
+
+    async fn put_authorization_code(
+        &self,
+        code: &AuthorizationCodeRecord,
+    ) -> Result<(), StoreError> {
+        let mut state = self.sign_in();
+        if state.codes.contains_key(&code.code_hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state
+            .codes
+            .insert(code.code_hash.clone(), (code.clone(), false));
+        Ok(())
+    }
+
+    async fn find_authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<StoredCode>, StoreError> {
+        Ok(self
+            .sign_in()
+            .codes
+            .get(code_hash)
+            .map(|(record, used)| StoredCode {
+                record: record.clone(),
+                used: *used,
+            }))
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        match self.sign_in().codes.get_mut(code_hash) {
+            Some((_, used)) if !*used => {
+                *used = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut state = self.sign_in();
+        if state.sessions.contains_key(&session.id_hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state
+            .sessions
+            .insert(session.id_hash.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn get_session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.sign_in().sessions.get(id_hash).cloned())
+    }
+
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        last_seen_at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        match self.sign_in().sessions.get_mut(id_hash) {
+            Some(session) => {
+                session.last_seen_at = last_seen_at;
+                session.expires_at = expires_at;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.sign_in().sessions.remove(id_hash);
+        Ok(())
+    }
+
+    async fn put_consent(&self, consent: &ConsentRecord) -> Result<(), StoreError> {
+        self.sign_in().consents.insert(
+            (consent.user_id.clone(), consent.client_id.clone()),
+            consent.clone(),
+        );
+        Ok(())
+    }
+
+    async fn get_consent(
+        &self,
+        user_id: &str,
+        client_id: &ClientId,
+    ) -> Result<Option<ConsentRecord>, StoreError> {
+        Ok(self
+            .sign_in()
+            .consents
+            .get(&(user_id.to_owned(), client_id.clone()))
+            .cloned())
+    }
+
+    async fn delete_consent(&self, user_id: &str, client_id: &ClientId) -> Result<(), StoreError> {
+        self.sign_in()
+            .consents
+            .remove(&(user_id.to_owned(), client_id.clone()))
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
 }
 
 #[cfg(test)]
@@ -337,5 +503,10 @@ mod tests {
     #[tokio::test]
     async fn meets_the_refresh_token_contract() {
         contract::refresh_tokens(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn meets_the_sign_in_contract() {
+        contract::sign_in(&MemoryStore::new()).await;
     }
 }

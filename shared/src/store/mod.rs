@@ -12,9 +12,13 @@ use async_trait::async_trait;
 pub use dynamodb::{DynamoDbStore, StoreSettings};
 pub use memory::MemoryStore;
 
+use crate::authorization::{
+    AuthorizationCodeRecord, ConsentRecord, PendingAuthorization, StoredCode,
+};
 use crate::clients::{ClientId, ClientRecord};
 use crate::passwords::PasswordHash;
 use crate::refresh::RefreshTokenRecord;
+use crate::sessions::SessionRecord;
 use crate::users::UserRecord;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -142,11 +146,76 @@ pub trait LoginAttemptStore: Send + Sync {
     async fn clear_login_attempts(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// Everything the service keeps: users, clients, refresh tokens and login counters,
-/// in one table.
-pub trait Store: UserStore + ClientStore + RefreshTokenStore + LoginAttemptStore {}
+/// Everything the service keeps: users, clients, refresh tokens, login counters and
+/// the browser flow's records, in one table.
+pub trait Store:
+    UserStore + ClientStore + RefreshTokenStore + LoginAttemptStore + SignInStore
+{
+}
 
-impl<T: UserStore + ClientStore + RefreshTokenStore + LoginAttemptStore> Store for T {}
+impl<T: UserStore + ClientStore + RefreshTokenStore + LoginAttemptStore + SignInStore> Store for T {}
+
+/// What the authorization code flow remembers (RFC 6749 §4.1): pending requests
+/// (the login and consent forms), codes, sessions and consents. Records carry their
+/// expiry; readers check it (DynamoDB's TTL deletes late). Single use is the store's
+/// job: of any number of concurrent takes of one pending request, or redemptions of
+/// one code, exactly one succeeds.
+#[async_trait]
+pub trait SignInStore: Send + Sync {
+    /// Stores a new pending request ([`StoreError::AlreadyExists`] if its id is taken).
+    async fn put_pending_authorization(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Result<(), StoreError>;
+    /// The pending request with this id hash, strongly consistent.
+    async fn get_pending_authorization(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Deletes the pending request and returns it, if it was still there: the caller
+    /// that gets `Some` is the only one.
+    async fn take_pending_authorization(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Stores a new, unused code ([`StoreError::AlreadyExists`] if taken).
+    async fn put_authorization_code(
+        &self,
+        code: &AuthorizationCodeRecord,
+    ) -> Result<(), StoreError>;
+    /// The code with this hash and whether it was redeemed, strongly consistent.
+    async fn find_authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<StoredCode>, StoreError>;
+    /// Marks the code used if it is unused: `true` for the one call that did.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn get_session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Records a use of the session and its new end; [`StoreError::NotFound`] if it
+    /// is gone (signed out meanwhile), and then nothing is written.
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        last_seen_at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// Ends the session; ending one that is gone is not an error.
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Stores (or replaces) the user's consent to the client.
+    async fn put_consent(&self, consent: &ConsentRecord) -> Result<(), StoreError>;
+    async fn get_consent(
+        &self,
+        user_id: &str,
+        client_id: &ClientId,
+    ) -> Result<Option<ConsentRecord>, StoreError>;
+    /// Withdraws a consent ([`StoreError::NotFound`] if there is none).
+    async fn delete_consent(&self, user_id: &str, client_id: &ClientId) -> Result<(), StoreError>;
+}
 
 /// Why a rotation did not happen.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -189,4 +258,10 @@ pub trait RefreshTokenStore: Send + Sync {
     ) -> Result<(), RotationError>;
     /// Revokes every token of the family, used or not.
     async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
+    /// Revokes the family whether or not it was started yet: a family started later
+    /// under this id is refused ([`StoreError::AlreadyExists`] from
+    /// [`RefreshTokenStore::start_family`]). For a replayed authorization code, whose
+    /// first redemption may still be storing its family (RFC 6749 §4.1.2).
+    async fn revoke_family_ahead(&self, family_id: &str, expires_at: i64)
+    -> Result<(), StoreError>;
 }

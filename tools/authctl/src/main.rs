@@ -637,6 +637,8 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
                 scopes: scope_set.iter().map(str::to_owned).collect(),
                 disabled: false,
                 created_at: shared::now_unix(),
+                redirect_uris: Vec::new(),
+                first_party: false,
             };
             store(&table)
                 .await

@@ -20,6 +20,7 @@ use shared::keys::{self, SigningAlgorithm};
 use shared::oauth::MAX_BODY_BYTES;
 use shared::routes::Endpoint;
 use shared::routes::api_docs::ApiDocsEndpoint;
+use shared::routes::authorize::AuthorizeEndpoint;
 use shared::routes::revoke::RevokeEndpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
@@ -27,9 +28,13 @@ use shared::routes::well_known::WellKnownEndpoint;
 use shared::store::{DynamoDbStore, MemoryStore, Store, StoreError, StoreSettings};
 use shared::users::{UserRecord, Username};
 
-/// The public client the local server always registers, for the password and
-/// refresh grants: `client_id=local-app`.
+/// The public client the local server always registers: first-party, for the
+/// authorization code (browser sign-in), password and refresh grants.
 pub const PUBLIC_CLIENT_ID: &str = "local-app";
+
+/// `local-app`'s redirect URIs: loopback, so any port matches (RFC 8252 §7.3).
+pub const LOOPBACK_REDIRECT_URIS: [&str; 2] =
+    ["http://127.0.0.1/callback", "http://localhost/callback"];
 
 /// What the local server is started with.
 pub struct LocalOptions {
@@ -41,6 +46,11 @@ pub struct LocalOptions {
     pub confidential_clients: Vec<(String, SecretString)>,
     /// Scopes every seeded user and client may have.
     pub scopes: Vec<String>,
+    /// Redirect URIs for `local-app` besides the loopback ones.
+    pub redirect_uris: Vec<String>,
+    /// Public clients that are not first-party (they get the consent page), with
+    /// `local-app`'s redirect URIs and grants.
+    pub consent_clients: Vec<String>,
     pub bcrypt_cost: u32,
     /// Switches on self-service registration and password change.
     pub self_service: bool,
@@ -89,6 +99,8 @@ pub async fn routes(
     let describe = |e: ConfigError| e.to_string();
     let token = TokenEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
     let users_me = UsersMeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
+    let authorize: Arc<dyn Endpoint> =
+        Arc::new(AuthorizeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?);
     for (name, password) in &options.users {
         let username = Username::parse(name).map_err(|e| format!("{name}: {e}"))?;
         let hash = token
@@ -107,14 +119,35 @@ pub async fn routes(
             Err(e) => return Err(format!("{name}: {e}")),
         }
     }
-    let mut clients = vec![ClientRecord {
-        client_id: ClientId::parse(PUBLIC_CLIENT_ID).map_err(|e| e.to_string())?,
-        secret_hash: None,
-        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
-        scopes: options.scopes.clone(),
-        disabled: false,
-        created_at: shared::now_unix(),
-    }];
+    let redirect_uris: Vec<String> = LOOPBACK_REDIRECT_URIS
+        .iter()
+        .map(|uri| uri.to_string())
+        .chain(options.redirect_uris.iter().cloned())
+        .collect();
+    for uri in &redirect_uris {
+        shared::redirect_uri::check_registration(uri, true)
+            .map_err(|e| format!("--redirect-uri {uri}: {e}"))?;
+    }
+    let browser_client = |id: &str, first_party: bool| -> Result<ClientRecord, String> {
+        Ok(ClientRecord {
+            client_id: ClientId::parse(id).map_err(|e| format!("{id}: {e}"))?,
+            secret_hash: None,
+            grant_types: vec![
+                GrantType::AuthorizationCode,
+                GrantType::Password,
+                GrantType::RefreshToken,
+            ],
+            scopes: options.scopes.clone(),
+            disabled: false,
+            created_at: shared::now_unix(),
+            redirect_uris: redirect_uris.clone(),
+            first_party,
+        })
+    };
+    let mut clients = vec![browser_client(PUBLIC_CLIENT_ID, true)?];
+    for id in &options.consent_clients {
+        clients.push(browser_client(id, false)?);
+    }
     for (id, secret) in &options.confidential_clients {
         let client_id = ClientId::parse(id).map_err(|e| format!("{id}: {e}"))?;
         let hash = token
@@ -129,6 +162,8 @@ pub async fn routes(
             scopes: options.scopes.clone(),
             disabled: false,
             created_at: shared::now_unix(),
+            redirect_uris: Vec::new(),
+            first_party: false,
         });
     }
     for client in &clients {
@@ -144,6 +179,8 @@ pub async fn routes(
     let well_known = Arc::new(WellKnownEndpoint::from_env(&env).map_err(describe)?);
     let docs: Arc<dyn Endpoint> = Arc::new(ApiDocsEndpoint::from_env(&env).map_err(describe)?);
     Ok(vec![
+        ("/authorize", Arc::clone(&authorize)),
+        ("/authorize/{*page}", authorize),
         ("/token", Arc::new(token)),
         (
             "/revoke",

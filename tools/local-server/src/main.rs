@@ -26,6 +26,15 @@ struct Args {
     /// A scope every seeded user and client may have; repeat for several.
     #[arg(long = "scope")]
     scopes: Vec<String>,
+    /// Another redirect URI for `local-app` (exact match; loopback ones match any
+    /// port); repeat for several. http://127.0.0.1/callback and
+    /// http://localhost/callback are always registered.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    redirect_uris: Vec<String>,
+    /// Register a public client that is not first-party (its users see a consent
+    /// page), with local-app's redirect URIs; repeat for several.
+    #[arg(long = "consent-client", value_name = "ID")]
+    consent_clients: Vec<String>,
     /// Signing algorithm of the generated key: ES256, or RS256 (what API Gateway's
     /// JWT authorizer verifies).
     #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
@@ -65,6 +74,32 @@ fn pairs(
         .collect()
 }
 
+/// A ready authorize URL with a fresh PKCE pair, and the curl command that exchanges
+/// the code, so that a person can try browser sign-in with a browser and curl alone.
+fn print_browser_sign_in(base_url: &str) {
+    let verifier = shared::pkce::new_verifier();
+    let challenge = shared::pkce::CodeChallenge::of_verifier(&verifier);
+    let state = shared::random_token(12);
+    let redirect_uri = "http://127.0.0.1:8080/callback";
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", PUBLIC_CLIENT_ID)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", &state)
+        .append_pair("code_challenge", challenge.as_str())
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    println!("Browser sign-in (authorization code + PKCE):");
+    println!("  1. Open {base_url}/authorize?{query}");
+    println!(
+        "  2. Sign in. The browser lands on {redirect_uri}?code=...&state={state}&iss=... (nothing listens there: copy the code from the address bar)"
+    );
+    println!(
+        "  3. curl -s {base_url}/token -d grant_type=authorization_code -d client_id={PUBLIC_CLIENT_ID} -d redirect_uri={redirect_uri} -d code_verifier={verifier} -d code=PASTE_THE_CODE"
+    );
+    println!("     The code works once, within 60 seconds.");
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
@@ -86,6 +121,8 @@ async fn main() -> Result<(), String> {
         users,
         confidential_clients,
         scopes: args.scopes,
+        redirect_uris: args.redirect_uris,
+        consent_clients: args.consent_clients,
         bcrypt_cost: args.bcrypt_cost,
         self_service: args.self_service,
         algorithm: if args.algorithm == "RS256" {
@@ -113,11 +150,16 @@ async fn main() -> Result<(), String> {
         println!("  POST /users, POST /users/me/password (self-service is on)");
     }
     println!("Interactive API docs: {base_url}/docs (OpenAPI 3.1: {base_url}/openapi.json)");
-    println!("Public client: client_id '{PUBLIC_CLIENT_ID}' (password and refresh_token grants)");
-    if let Some(password) = demo_password {
+    println!(
+        "Public client: client_id '{PUBLIC_CLIENT_ID}' (authorization_code with PKCE, password and refresh_token grants; first-party)"
+    );
+    if let Some(password) = &demo_password {
         println!("Demo user: username 'demo', password '{password}'");
+    }
+    print_browser_sign_in(&base_url);
+    if let Some(password) = demo_password {
         println!(
-            "Try: curl -s {base_url}/token -d grant_type=password -d client_id={PUBLIC_CLIENT_ID} -d username=demo -d password={password}"
+            "Password grant: curl -s {base_url}/token -d grant_type=password -d client_id={PUBLIC_CLIENT_ID} -d username=demo -d password={password}"
         );
     }
     // JSON log lines on stdout, audit events included, as in Lambda.
