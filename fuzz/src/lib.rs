@@ -469,6 +469,8 @@ impl Service {
                 scopes: vec!["read".to_owned(), "write".to_owned()],
                 disabled: false,
                 created_at: now(),
+                redirect_uris: Vec::new(),
+                first_party: false,
             },
             ClientRecord {
                 client_id: ClientId::parse(CONFIDENTIAL_CLIENT).expect("id"),
@@ -477,6 +479,8 @@ impl Service {
                 scopes: vec!["reports".to_owned(), "read".to_owned()],
                 disabled: false,
                 created_at: now(),
+                redirect_uris: Vec::new(),
+                first_party: false,
             },
         ];
         for client in &clients {

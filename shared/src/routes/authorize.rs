@@ -130,6 +130,10 @@ impl AuthorizeEndpoint {
         })
     }
 
+    pub fn passwords(&self) -> &crate::passwords::PasswordHasher {
+        self.sign_in.passwords()
+    }
+
     fn page(&self, error: PageError) -> HttpResponse {
         pages::html_response(
             error.status,
@@ -273,7 +277,7 @@ impl AuthorizeEndpoint {
             parameters.prompt != Prompt::Login
                 && parameters
                     .max_age
-                    .is_none_or(|max_age| now - session.auth_time <= max_age)
+                    .is_none_or(|max_age| now - session.auth_time < max_age)
         });
         match session {
             Some((session, user)) => {
@@ -818,3 +822,6 @@ impl Endpoint for AuthorizeEndpoint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

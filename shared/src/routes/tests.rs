@@ -1102,7 +1102,9 @@ async fn refresh_fails_for_disabled_or_deleted_users() {
     s.store.set_disabled("alice", true).await.unwrap();
     assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
     s.store.set_disabled("alice", false).await.unwrap();
-    let token = refresh_token_of(&json(&s.refresh(&token, "").await));
+    // Disabling ended the family for good: re-enabled, the user signs in again.
+    assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");
+    let token = refresh_token_of(&s.login_alice("").await);
     s.store.delete_user("alice").await.unwrap();
     s.add_user("alice", PASSWORD, &[]).await;
     assert_oauth_error(&s.refresh(&token, "").await, 400, "invalid_grant");

@@ -149,10 +149,19 @@ pub async fn users(store: &dyn Store) {
         store.delete_user(name).await.unwrap();
     }
 
+    let generation = store
+        .get_user("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .credential_generation;
     store.set_disabled("alice", true).await.unwrap();
     assert!(store.get_user("alice").await.unwrap().unwrap().disabled);
     store.set_disabled("alice", false).await.unwrap();
-    assert!(!store.get_user("alice").await.unwrap().unwrap().disabled);
+    let enabled = store.get_user("alice").await.unwrap().unwrap();
+    assert!(!enabled.disabled);
+    // Disabling ended the user's refresh families and sessions for good.
+    assert_eq!(enabled.credential_generation, generation + 1);
     store.delete_user("alice").await.unwrap();
     assert_eq!(store.get_user("alice").await.unwrap(), None);
     assert_eq!(store.delete_user("alice").await, Err(StoreError::NotFound));

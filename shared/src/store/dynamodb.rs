@@ -398,8 +398,23 @@ impl UserStore for DynamoDbStore {
     }
 
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError> {
-        self.set_disabled_flag(user_key(username_key), disabled)
+        if !disabled {
+            return self.set_disabled_flag(user_key(username_key), false).await;
+        }
+        // Disabling moves the credential generation on in the same write: every
+        // refresh family and sign-in session of the user ends for good.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(username_key)))
+            .update_expression("SET disabled = :true ADD credential_generation :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
             .await
+            .map(|_| ())
+            .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
     }
 
     async fn change_password(

@@ -83,6 +83,9 @@ impl UserStore for MemoryStore {
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError> {
         match self.users().get_mut(username_key) {
             Some(user) => {
+                if disabled {
+                    user.credential_generation = user.credential_generation.wrapping_add(1);
+                }
                 user.disabled = disabled;
                 Ok(())
             }

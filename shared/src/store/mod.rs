@@ -55,6 +55,9 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     /// Reads a user by [`crate::users::Username::key`], strongly consistent.
     async fn get_user(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Disabling also moves the user's credential generation on, in the same write:
+    /// every refresh-token family and sign-in session of the user ends for good,
+    /// and re-enabling does not bring them back.
     async fn set_disabled(&self, username_key: &str, disabled: bool) -> Result<(), StoreError>;
     /// Sets a new password hash and moves the user's credential generation on, in one
     /// write, which ends every refresh-token family issued before. With
