@@ -53,6 +53,10 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
+        authorize,
+        authorize_login,
+        authorize_consent,
+        authorize_stylesheet,
         token,
         revoke,
         users_me,
@@ -65,6 +69,8 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
         api_docs_page,
     ),
     components(schemas(
+        LoginForm,
+        ConsentForm,
         TokenRequestForm,
         RevocationForm,
         RegistrationBody,
@@ -77,6 +83,8 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
     )),
     modifiers(&SecuritySchemes, &ErrorCodes),
     tags(
+        (name = "sign-in", description = "Browser sign-in: RFC 6749 §4.1 authorization code \
+            flow with PKCE (RFC 7636) and the hosted login and consent pages"),
         (name = "tokens", description = "RFC 6749 token endpoint and RFC 7009 revocation"),
         (name = "users", description = "The signed-in user's own account"),
         (name = "discovery", description = "Public metadata, keys and this document"),
@@ -124,6 +132,7 @@ impl Modify for ErrorCodes {
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)] // a schema only: the handler reads the form field by field
 enum GrantTypeName {
+    AuthorizationCode,
     Password,
     RefreshToken,
     ClientCredentials,
@@ -143,6 +152,15 @@ struct TokenRequestForm {
     password: Option<String>,
     /// `refresh_token` grant (§6).
     refresh_token: Option<String>,
+    /// `authorization_code` grant (§4.1.3): the code from the redirect.
+    code: Option<String>,
+    /// `authorization_code` grant: required when the authorization request sent one,
+    /// and then the same string.
+    redirect_uri: Option<String>,
+    /// `authorization_code` grant: the PKCE verifier (RFC 7636 §4.5), 43 to 128
+    /// characters.
+    #[schema(min_length = 43, max_length = 128)]
+    code_verifier: Option<String>,
     /// Space-separated scopes (§3.3); at most what the user and the client may have.
     scope: Option<String>,
     /// Required for public clients. Confidential clients may send it with
@@ -151,6 +169,30 @@ struct TokenRequestForm {
     /// `client_secret_post` (§2.3.1).
     #[schema(format = Password)]
     client_secret: Option<String>,
+}
+
+/// `POST /authorize/login` form fields: what the login page posts.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+struct LoginForm {
+    /// The pending authorization request's opaque id, from the page.
+    request_id: String,
+    /// The page's CSRF token; the request also needs the browser-binding cookie
+    /// set by `GET /authorize`.
+    csrf_token: String,
+    username: String,
+    #[schema(format = Password)]
+    password: String,
+}
+
+/// `POST /authorize/consent` form fields: what the consent page posts.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+struct ConsentForm {
+    request_id: String,
+    csrf_token: String,
+    /// `allow` or `deny`.
+    decision: String,
 }
 
 /// `POST /revoke` form fields (RFC 7009 §2.1).
@@ -220,8 +262,114 @@ struct JsonWebKeySet {
 //
 // Documentation items only: the handlers live in `crate::routes`.
 
-/// Token endpoint (RFC 6749 §3.2): password (§4.3), refresh token (§6) and client
-/// credentials (§4.4) grants.
+/// Authorization endpoint (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9207). For a
+/// person's browser, not for scripts: it answers with HTML pages and redirects.
+///
+/// An unknown client or a redirect URI that is not registered (exact match;
+/// loopback redirects on any port, RFC 8252 §7.3) is an HTML error page. Every other
+/// error is a redirect to the client with `error`, `error_description`, `state`
+/// and `iss`. With a live session the browser goes straight back with a `code`;
+/// otherwise the login page (and, for clients that are not first-party, the
+/// consent page) is shown.
+#[utoipa::path(
+    get,
+    path = "/authorize",
+    tag = "sign-in",
+    operation_id = "authorize",
+    params(
+        ("response_type" = Option<String>, Query, description = "`code`"),
+        ("client_id" = Option<String>, Query, description = "A registered client"),
+        ("redirect_uri" = Option<String>, Query,
+            description = "One of the client's; may be left out when it has exactly one"),
+        ("scope" = Option<String>, Query, description = "Space-separated scopes"),
+        ("state" = Option<String>, Query, description = "Echoed in the redirect"),
+        ("code_challenge" = Option<String>, Query,
+            description = "BASE64URL(SHA-256(code_verifier)), 43 characters: required"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`: required"),
+        ("prompt" = Option<String>, Query, description = "`none` or `login`"),
+        ("max_age" = Option<String>, Query,
+            description = "Seconds since the last password entry after which it is asked again"),
+        ("login_hint" = Option<String>, Query, description = "Pre-fills the username"),
+        ("nonce" = Option<String>, Query, description = "Kept with the code"),
+    ),
+    responses(
+        (status = 200, description = "The login or consent page", content_type = "text/html",
+            body = String),
+        (status = 303, description = "Back to the client with `code` (or `error`), `state` and `iss`",
+            headers(("Location" = String, description = "The client's redirect URI"))),
+        (status = 400, description = "Unknown client or unregistered redirect URI: an error page, \
+            no redirect", content_type = "text/html", body = String),
+        (status = 405, description = "Only GET", content_type = "text/html", body = String),
+        (status = 503, description = "The store is unavailable", content_type = "text/html",
+            body = String),
+    ),
+)]
+#[allow(dead_code)]
+fn authorize() {}
+
+/// The login form's target: the one sign-in path of the password grant (throttle,
+/// lock, identical errors), then a session and the redirect to the client.
+#[utoipa::path(
+    post,
+    path = "/authorize/login",
+    tag = "sign-in",
+    operation_id = "authorizeLogin",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The consent page", content_type = "text/html", body = String),
+        (status = 303, description = "Back to the client with a code; sets the session cookie",
+            headers(("Location" = String, description = "The client's redirect URI"))),
+        (status = 400, description = "Wrong credentials (the form again), or an expired or \
+            used form", content_type = "text/html", body = String),
+        (status = 403, description = "CSRF token or browser binding does not match",
+            content_type = "text/html", body = String),
+        (status = 405, description = "Only POST", content_type = "text/html", body = String),
+        (status = 429, description = "The username is locked after repeated failures",
+            content_type = "text/html", body = String,
+            headers(("Retry-After" = u32, description = "Seconds"))),
+        (status = 503, description = "The store is unavailable", content_type = "text/html",
+            body = String),
+    ),
+)]
+#[allow(dead_code)]
+fn authorize_login() {}
+
+/// The consent form's target: Allow issues a code (and remembers the consent), Deny
+/// redirects with `access_denied`.
+#[utoipa::path(
+    post,
+    path = "/authorize/consent",
+    tag = "sign-in",
+    operation_id = "authorizeConsent",
+    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the client with a code or `access_denied`",
+            headers(("Location" = String, description = "The client's redirect URI"))),
+        (status = 400, description = "An expired or used form, or no session",
+            content_type = "text/html", body = String),
+        (status = 403, description = "CSRF token or browser binding does not match",
+            content_type = "text/html", body = String),
+        (status = 405, description = "Only POST", content_type = "text/html", body = String),
+        (status = 503, description = "The store is unavailable", content_type = "text/html",
+            body = String),
+    ),
+)]
+#[allow(dead_code)]
+fn authorize_consent() {}
+
+/// The sign-in pages' stylesheet, with the configured brand colour.
+#[utoipa::path(
+    get,
+    path = "/authorize/style.css",
+    tag = "sign-in",
+    operation_id = "authorizeStylesheet",
+    responses((status = 200, description = "CSS", content_type = "text/css", body = String)),
+)]
+#[allow(dead_code)]
+fn authorize_stylesheet() {}
+
+/// Token endpoint (RFC 6749 §3.2): authorization code with PKCE (§4.1.3, RFC 7636
+/// §4.5), password (§4.3), refresh token (§6) and client credentials (§4.4) grants.
 ///
 /// Public clients send `client_id`; confidential clients authenticate with HTTP Basic
 /// or `client_secret` in the form. Five failed logins of one username lock it for a

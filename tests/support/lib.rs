@@ -94,9 +94,11 @@ pub fn unique_table_name(prefix: &str) -> String {
 
 /// The public client every test login names (`client_id=web-app`).
 pub const CLIENT_ID: &str = "web-app";
+/// [`CLIENT_ID`]'s one redirect URI, for browser sign-in.
+pub const REDIRECT_URI: &str = "https://app.example.test/cb";
 
-/// A fresh table on the local server, with the public client [`CLIENT_ID`]
-/// registered for the password and refresh grants.
+/// A fresh table on the local server, with the public, first-party client
+/// [`CLIENT_ID`] registered for the authorization code, password and refresh grants.
 ///
 /// The set-up goes through a connection with administration timeouts: with dozens of
 /// tests starting at once, the one-request-at-a-time local server can take longer than
@@ -117,12 +119,16 @@ pub async fn fresh_store_at(prefix: &str, endpoint: &str) -> DynamoDbStore {
     let client = ClientRecord {
         client_id: ClientId::parse(CLIENT_ID).unwrap(),
         secret_hash: None,
-        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::Password,
+            GrantType::RefreshToken,
+        ],
         scopes: vec!["read".into(), "write".into()],
         disabled: false,
         created_at: shared::now_unix(),
-        redirect_uris: Vec::new(),
-        first_party: false,
+        redirect_uris: vec![REDIRECT_URI.to_owned()],
+        first_party: true,
     };
     setup
         .create_client(&client)

@@ -823,5 +823,8 @@ impl Endpoint for AuthorizeEndpoint {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_browser;
+
 #[cfg(test)]
 mod tests;

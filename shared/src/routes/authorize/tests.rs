@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::AuthorizeEndpoint;
+use super::test_browser::hidden;
 use crate::authorization::{AuthorizationCodeRecord, NewAuthorizationCode};
 use crate::clients::{ClientId, ClientRecord, GrantType};
 use crate::http::HttpResponse;
@@ -165,103 +166,20 @@ fn request(extra: &str) -> String {
     )
 }
 
-/// A browser: remembers cookies between requests.
-#[derive(Default)]
-struct Browser {
-    cookies: HashMap<String, String>,
+/// The browser, bound to this service's authorize endpoint.
+type Browser = super::test_browser::TestBrowser;
+
+trait Flows {
+    async fn sign_in(&mut self, s: &Service, query: &str) -> HttpResponse;
 }
 
-impl Browser {
-    fn remember(&mut self, response: &HttpResponse) {
-        for value in response.headers().get_all("set-cookie") {
-            let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            if cookie.value().is_empty() {
-                self.cookies.remove(cookie.name());
-            } else {
-                self.cookies
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get(&mut self, s: &Service, path_and_query: &str) -> HttpResponse {
-        let request = http::Request::get(path_and_query)
-            .header("cookie", self.cookie_header())
-            .body(Bytes::new())
-            .unwrap();
-        let response = s.authorize.handle(request).await;
-        self.remember(&response);
-        response
-    }
-
-    async fn authorize(&mut self, s: &Service, query: &str) -> HttpResponse {
-        self.get(s, &format!("/authorize?{query}")).await
-    }
-
-    async fn post(&mut self, s: &Service, path: &str, body: &str) -> HttpResponse {
-        let request = http::Request::post(path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", self.cookie_header())
-            .body(Bytes::from(body.to_owned()))
-            .unwrap();
-        let response = s.authorize.handle(request).await;
-        self.remember(&response);
-        response
-    }
-
-    /// Submits the login form of `page` with these credentials.
-    async fn log_in(
-        &mut self,
-        s: &Service,
-        page: &HttpResponse,
-        username: &str,
-        password: &str,
-    ) -> HttpResponse {
-        let body = format!(
-            "request_id={}&csrf_token={}&username={}&password={}",
-            hidden(page, "request_id"),
-            hidden(page, "csrf_token"),
-            enc(username),
-            enc(password)
-        );
-        self.post(s, "/authorize/login", &body).await
-    }
-
-    async fn decide(&mut self, s: &Service, page: &HttpResponse, decision: &str) -> HttpResponse {
-        let body = format!(
-            "request_id={}&csrf_token={}&decision={decision}",
-            hidden(page, "request_id"),
-            hidden(page, "csrf_token")
-        );
-        self.post(s, "/authorize/consent", &body).await
-    }
-
-    /// Authorizes and signs in: the redirect with the code.
+impl Flows for Browser {
+    /// Authorizes and signs in as alice: the redirect with the code.
     async fn sign_in(&mut self, s: &Service, query: &str) -> HttpResponse {
-        let page = self.authorize(s, query).await;
+        let page = self.authorize(&s.authorize, query).await;
         assert_eq!(page.status(), 200, "{}", page.body());
-        self.log_in(s, &page, "alice", PASSWORD).await
+        self.log_in(&s.authorize, &page, "alice", PASSWORD).await
     }
-}
-
-/// A hidden form field's value.
-fn hidden(page: &HttpResponse, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page
-        .body()
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {}", page.body()))
-        + marker.len();
-    let end = page.body()[start..].find('"').unwrap() + start;
-    page.body()[start..end].to_owned()
 }
 
 fn location(response: &HttpResponse) -> url::Url {
@@ -346,7 +264,9 @@ fn assert_error_page(response: &HttpResponse, status: u16) {
 async fn rfc6749_4_1_the_whole_flow_issues_tokens_for_the_signed_in_user() {
     let s = service().await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("&scope=read")).await;
+    let page = browser
+        .authorize(&s.authorize, &request("&scope=read"))
+        .await;
     assert!(is_login_page(&page), "{}", page.body());
     assert_security_headers(&page);
     // The form's redirect must be allowed by form-action (Chromium checks it).
@@ -357,7 +277,7 @@ async fn rfc6749_4_1_the_whole_flow_issues_tokens_for_the_signed_in_user() {
     );
     // The form carries only an opaque id and a CSRF token, never the parameters.
     assert!(!page.body().contains(CHALLENGE) && !page.body().contains("st-1"));
-    let redirect = browser.log_in(&s, &page, "alice", PASSWORD).await;
+    let redirect = browser.log_in(&s.authorize, &page, "alice", PASSWORD).await;
     let code = code_of(&redirect);
     assert_eq!(query_of(&location(&redirect))["state"], "st-1");
     let tokens = s.exchange(&code).await;
@@ -402,7 +322,7 @@ async fn rfc6749_4_1_2_1_unknown_disabled_or_unmatched_redirects_get_an_error_pa
         "http://[::1]:5000/callback",
     ] {
         let query = request("").replace(&enc(APP_CB), &enc(near_miss));
-        let response = browser.authorize(&s, &query).await;
+        let response = browser.authorize(&s.authorize, &query).await;
         assert_error_page(&response, 400);
         assert!(response.body().contains("not registered"), "{near_miss}");
     }
@@ -413,21 +333,27 @@ async fn rfc6749_4_1_2_1_unknown_disabled_or_unmatched_redirects_get_an_error_pa
         .unwrap();
     for client in ["nobody", "usr_x", "third"] {
         let query = request("").replace("client_id=web", &format!("client_id={client}"));
-        assert_error_page(&browser.authorize(&s, &query).await, 400);
+        assert_error_page(&browser.authorize(&s.authorize, &query).await, 400);
     }
     // No client at all, and a query that cannot be read.
-    assert_error_page(&browser.authorize(&s, "response_type=code").await, 400);
+    assert_error_page(
+        &browser.authorize(&s.authorize, "response_type=code").await,
+        400,
+    );
     assert_error_page(
         &browser
-            .authorize(&s, &format!("{}&client_id=web", request("")))
+            .authorize(&s.authorize, &format!("{}&client_id=web", request("")))
             .await,
         400,
     );
     // redirect_uri may be left out only with exactly one registered.
     let omitted = request("").replace(&format!("&redirect_uri={}", enc(APP_CB)), "");
-    assert_error_page(&browser.authorize(&s, &omitted).await, 400);
+    assert_error_page(&browser.authorize(&s.authorize, &omitted).await, 400);
     let page = browser
-        .authorize(&s, &omitted.replace("client_id=web", "client_id=no-code"))
+        .authorize(
+            &s.authorize,
+            &omitted.replace("client_id=web", "client_id=no-code"),
+        )
         .await;
     assert_eq!(error_of(&page), "unauthorized_client");
 }
@@ -486,7 +412,7 @@ async fn rfc7636_and_rfc6749_4_1_2_1_errors_after_the_redirect_is_verified_go_ba
         (request("&max_age=never"), "invalid_request"),
     ];
     for (query, expected) in cases {
-        let response = browser.authorize(&s, &query).await;
+        let response = browser.authorize(&s.authorize, &query).await;
         assert_eq!(error_of(&response), expected, "{query}");
         assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     }
@@ -632,35 +558,45 @@ async fn sso_a_live_session_skips_the_form_and_prompt_login_or_max_age_forces_it
     let session_cookie = browser.cookies.get("__Host-session").cloned();
     assert!(session_cookie.is_some(), "{:?}", browser.cookies);
     // SSO: straight back with a code.
-    let again = browser.authorize(&s, &request("")).await;
+    let again = browser.authorize(&s.authorize, &request("")).await;
     assert_eq!(s.exchange(&code_of(&again)).await.status(), 200);
     assert_eq!(
         query_of(&location(
-            &browser.authorize(&s, &request("&prompt=none")).await
+            &browser
+                .authorize(&s.authorize, &request("&prompt=none"))
+                .await
         ))
         .contains_key("code"),
         true
     );
     // prompt=login and max_age=0 ask for the password again.
     assert!(is_login_page(
-        &browser.authorize(&s, &request("&prompt=login")).await
+        &browser
+            .authorize(&s.authorize, &request("&prompt=login"))
+            .await
     ));
     assert!(is_login_page(
-        &browser.authorize(&s, &request("&max_age=0")).await
+        &browser
+            .authorize(&s.authorize, &request("&max_age=0"))
+            .await
     ));
     assert!(!is_login_page(
-        &browser.authorize(&s, &request("&max_age=3600")).await
+        &browser
+            .authorize(&s.authorize, &request("&max_age=3600"))
+            .await
     ));
     // A new sign-in gets a new session id (no fixation).
-    let page = browser.authorize(&s, &request("&prompt=login")).await;
-    code_of(&browser.log_in(&s, &page, "alice", PASSWORD).await);
+    let page = browser
+        .authorize(&s.authorize, &request("&prompt=login"))
+        .await;
+    code_of(&browser.log_in(&s.authorize, &page, "alice", PASSWORD).await);
     assert_ne!(
         browser.cookies.get("__Host-session").cloned(),
         session_cookie
     );
     // Another browser has no session.
     let stranger = Browser::default()
-        .authorize(&s, &request("&prompt=none"))
+        .authorize(&s.authorize, &request("&prompt=none"))
         .await;
     assert_eq!(error_of(&stranger), "login_required");
 }
@@ -671,7 +607,9 @@ async fn disabling_the_user_or_changing_the_password_ends_the_session() {
     let mut browser = Browser::default();
     code_of(&browser.sign_in(&s, &request("")).await);
     s.store.set_disabled("alice", true).await.unwrap();
-    assert!(is_login_page(&browser.authorize(&s, &request("")).await));
+    assert!(is_login_page(
+        &browser.authorize(&s.authorize, &request("")).await
+    ));
     s.store.set_disabled("alice", false).await.unwrap();
     code_of(&browser.sign_in(&s, &request("")).await);
     let hash = s
@@ -681,9 +619,15 @@ async fn disabling_the_user_or_changing_the_password_ends_the_session() {
         .await
         .unwrap();
     s.store.change_password("alice", None, &hash).await.unwrap();
-    assert!(is_login_page(&browser.authorize(&s, &request("")).await));
+    assert!(is_login_page(
+        &browser.authorize(&s.authorize, &request("")).await
+    ));
     assert_eq!(
-        error_of(&browser.authorize(&s, &request("&prompt=none")).await),
+        error_of(
+            &browser
+                .authorize(&s.authorize, &request("&prompt=none"))
+                .await
+        ),
         "login_required"
     );
 }
@@ -700,7 +644,7 @@ async fn a_code_issued_before_a_password_change_or_for_a_disabled_user_is_worthl
 async fn the_login_form_refuses_a_missing_or_wrong_csrf_token_or_another_browser() {
     let s = service().await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("")).await;
+    let page = browser.authorize(&s.authorize, &request("")).await;
     let id = hidden(&page, "request_id");
     let csrf = hidden(&page, "csrf_token");
     let credentials = format!("username=alice&password={}", enc(PASSWORD));
@@ -712,7 +656,7 @@ async fn the_login_form_refuses_a_missing_or_wrong_csrf_token_or_another_browser
         ),
         format!("csrf_token={csrf}&{credentials}"),
     ] {
-        let response = browser.post(&s, "/authorize/login", &body).await;
+        let response = browser.post(&s.authorize, "/authorize/login", &body).await;
         assert!(
             [400, 403].contains(&response.status().as_u16()),
             "{body}: {}",
@@ -725,7 +669,7 @@ async fn the_login_form_refuses_a_missing_or_wrong_csrf_token_or_another_browser
     let mut attacker_victim = Browser::default();
     let response = attacker_victim
         .post(
-            &s,
+            &s.authorize,
             "/authorize/login",
             &format!("request_id={id}&csrf_token={csrf}&{credentials}"),
         )
@@ -733,20 +677,22 @@ async fn the_login_form_refuses_a_missing_or_wrong_csrf_token_or_another_browser
     assert_error_page(&response, 403);
     assert!(response.body().contains("start signing in again"));
     // The rightful browser still can.
-    code_of(&browser.log_in(&s, &page, "alice", PASSWORD).await);
+    code_of(&browser.log_in(&s.authorize, &page, "alice", PASSWORD).await);
 }
 
 #[tokio::test]
 async fn a_form_submitted_twice_or_after_expiry_asks_to_start_again() {
     let s = service().await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("")).await;
-    code_of(&browser.log_in(&s, &page, "alice", PASSWORD).await);
-    let twice = browser.log_in(&s, &page, "alice", PASSWORD).await;
+    let page = browser.authorize(&s.authorize, &request("")).await;
+    code_of(&browser.log_in(&s.authorize, &page, "alice", PASSWORD).await);
+    let twice = browser.log_in(&s.authorize, &page, "alice", PASSWORD).await;
     assert_error_page(&twice, 400);
     assert!(twice.body().contains("start signing in again"));
     // Expired: the store forgets nothing, the reader checks the time.
-    let page = browser.authorize(&s, &request("&prompt=login")).await;
+    let page = browser
+        .authorize(&s.authorize, &request("&prompt=login"))
+        .await;
     let id_hash = crate::refresh::hash_token(&hidden(&page, "request_id"));
     let mut pending = s
         .store
@@ -756,7 +702,10 @@ async fn a_form_submitted_twice_or_after_expiry_asks_to_start_again() {
         .unwrap();
     pending.expires_at = crate::now_unix() - 1;
     s.store.put_pending_authorization(&pending).await.unwrap();
-    assert_error_page(&browser.log_in(&s, &page, "alice", PASSWORD).await, 400);
+    assert_error_page(
+        &browser.log_in(&s.authorize, &page, "alice", PASSWORD).await,
+        400,
+    );
 }
 
 #[tokio::test]
@@ -764,14 +713,16 @@ async fn owasp_v2_one_identical_error_for_unknown_user_and_wrong_password_throug
 {
     let s = service().await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("")).await;
+    let page = browser.authorize(&s.authorize, &request("")).await;
     let before = s.authorize.passwords().verifications();
-    let wrong = browser.log_in(&s, &page, "alice", "not the password").await;
+    let wrong = browser
+        .log_in(&s.authorize, &page, "alice", "not the password")
+        .await;
     let unknown = browser
-        .log_in(&s, &page, "nobody", "not the password")
+        .log_in(&s.authorize, &page, "nobody", "not the password")
         .await;
     let invalid = browser
-        .log_in(&s, &page, "not a name!", "not the password")
+        .log_in(&s.authorize, &page, "not a name!", "not the password")
         .await;
     // One bcrypt run each (the dummy hash for unknown names).
     assert_eq!(s.authorize.passwords().verifications() - before, 3);
@@ -786,7 +737,11 @@ async fn owasp_v2_one_identical_error_for_unknown_user_and_wrong_password_throug
         assert_security_headers(response);
     }
     // The form is shown again, ready for another try, and still works.
-    code_of(&browser.log_in(&s, &wrong, "alice", PASSWORD).await);
+    code_of(
+        &browser
+            .log_in(&s.authorize, &wrong, "alice", PASSWORD)
+            .await,
+    );
 }
 
 #[tokio::test]
@@ -797,17 +752,17 @@ async fn owasp_v2_2_1_the_login_lock_applies_to_the_form() {
     ])
     .await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("")).await;
+    let page = browser.authorize(&s.authorize, &request("")).await;
     for _ in 0..3 {
         assert_eq!(
             browser
-                .log_in(&s, &page, "alice", "wrong password")
+                .log_in(&s.authorize, &page, "alice", "wrong password")
                 .await
                 .status(),
             400
         );
     }
-    let locked = browser.log_in(&s, &page, "alice", PASSWORD).await;
+    let locked = browser.log_in(&s.authorize, &page, "alice", PASSWORD).await;
     assert_eq!(locked.status(), 429, "{}", locked.body());
     assert!(locked.body().contains("Too many failed attempts"));
     assert!(locked.headers().contains_key("retry-after"));
@@ -827,9 +782,11 @@ async fn audit_events_name_the_method_and_the_code() {
     let (lines, _guard) = crate::audit::capture::start();
     let s = service().await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("")).await;
-    browser.log_in(&s, &page, "alice", "wrong password").await;
-    code_of(&browser.log_in(&s, &page, "alice", PASSWORD).await);
+    let page = browser.authorize(&s.authorize, &request("")).await;
+    browser
+        .log_in(&s.authorize, &page, "alice", "wrong password")
+        .await;
+    code_of(&browser.log_in(&s.authorize, &page, "alice", PASSWORD).await);
     let events: Vec<(String, String)> = lines
         .audit()
         .iter()
@@ -873,16 +830,20 @@ async fn consent_deny_redirects_access_denied_and_allow_is_remembered() {
     );
     assert_security_headers(&consent);
     assert_eq!(
-        error_of(&browser.decide(&s, &consent, "deny").await),
+        error_of(&browser.decide(&s.authorize, &consent, "deny").await),
         "access_denied"
     );
     // Not remembered after a Deny; prompt=none then needs consent.
     assert_eq!(
-        error_of(&browser.authorize(&s, &format!("{third}&prompt=none")).await),
+        error_of(
+            &browser
+                .authorize(&s.authorize, &format!("{third}&prompt=none"))
+                .await
+        ),
         "consent_required"
     );
-    let consent = browser.authorize(&s, &third).await;
-    let allowed = browser.decide(&s, &consent, "allow").await;
+    let consent = browser.authorize(&s.authorize, &third).await;
+    let allowed = browser.decide(&s.authorize, &consent, "allow").await;
     let code = code_of(&allowed);
     let tokens = s
         .token(&format!(
@@ -892,18 +853,21 @@ async fn consent_deny_redirects_access_denied_and_allow_is_remembered() {
         .await;
     assert_eq!(tokens.status(), 200, "{}", tokens.body());
     // Remembered for these scopes; more scopes ask again.
-    code_of(&browser.authorize(&s, &third).await);
+    code_of(&browser.authorize(&s.authorize, &third).await);
     let wider = browser
-        .authorize(&s, &third.replace("scope=read", "scope=read+write"))
+        .authorize(
+            &s.authorize,
+            &third.replace("scope=read", "scope=read+write"),
+        )
         .await;
     assert!(wider.body().contains("id=\"consent-form\""));
     // A consent form cannot be used twice, nor without the session.
-    assert_error_page(&browser.decide(&s, &consent, "allow").await, 400);
+    assert_error_page(&browser.decide(&s.authorize, &consent, "allow").await, 400);
     let mut other = Browser {
         cookies: browser.cookies.clone(),
     };
     other.cookies.remove("__Host-session");
-    assert_error_page(&other.decide(&s, &wider, "allow").await, 400);
+    assert_error_page(&other.decide(&s.authorize, &wider, "allow").await, 400);
     // Withdrawn (authctl), it is asked for again.
     let alice = s.store.get_user("alice").await.unwrap().unwrap();
     s.store
@@ -912,7 +876,7 @@ async fn consent_deny_redirects_access_denied_and_allow_is_remembered() {
         .unwrap();
     assert!(
         browser
-            .authorize(&s, &third)
+            .authorize(&s.authorize, &third)
             .await
             .body()
             .contains("id=\"consent-form\"")
@@ -932,16 +896,16 @@ async fn first_party_clients_get_no_consent_page() {
 async fn every_page_carries_the_security_headers_and_the_stylesheet_is_served() {
     let s = service().await;
     let mut browser = Browser::default();
-    assert_security_headers(&browser.authorize(&s, &request("")).await);
-    assert_security_headers(&browser.authorize(&s, "client_id=nobody").await);
-    assert_security_headers(&browser.post(&s, "/authorize/login", "").await);
-    assert_security_headers(&browser.post(&s, "/authorize/consent", "").await);
-    let not_found = browser.get(&s, "/authorize/nothing").await;
+    assert_security_headers(&browser.authorize(&s.authorize, &request("")).await);
+    assert_security_headers(&browser.authorize(&s.authorize, "client_id=nobody").await);
+    assert_security_headers(&browser.post(&s.authorize, "/authorize/login", "").await);
+    assert_security_headers(&browser.post(&s.authorize, "/authorize/consent", "").await);
+    let not_found = browser.get(&s.authorize, "/authorize/nothing").await;
     assert_error_page(&not_found, 404);
-    let wrong_method = browser.get(&s, "/authorize/login").await;
+    let wrong_method = browser.get(&s.authorize, "/authorize/login").await;
     assert_error_page(&wrong_method, 405);
     assert_eq!(wrong_method.headers()["allow"], "POST");
-    let css = browser.get(&s, "/authorize/style.css").await;
+    let css = browser.get(&s.authorize, "/authorize/style.css").await;
     assert_eq!(css.status(), 200);
     assert!(css.body().starts_with(":root { --brand: #2457d6; }"));
     assert_eq!(css.headers()["x-content-type-options"], "nosniff");
@@ -951,14 +915,16 @@ async fn every_page_carries_the_security_headers_and_the_stylesheet_is_served() 
 async fn production_cookies_are_secure_host_prefixed_and_login_hint_prefills() {
     let s = service().await;
     let mut browser = Browser::default();
-    let page = browser.authorize(&s, &request("&login_hint=alice")).await;
+    let page = browser
+        .authorize(&s.authorize, &request("&login_hint=alice"))
+        .await;
     assert!(page.body().contains("value=\"alice\""));
     let binding = page.headers()["set-cookie"].to_str().unwrap();
     assert!(
         binding.starts_with("__Host-browser=") && binding.contains("Secure"),
         "{binding}"
     );
-    let done = browser.log_in(&s, &page, "alice", PASSWORD).await;
+    let done = browser.log_in(&s.authorize, &page, "alice", PASSWORD).await;
     let session = done.headers()["set-cookie"].to_str().unwrap();
     for part in [
         "__Host-session=",
