@@ -8,7 +8,7 @@ runs=${RUNS:-20}
 
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "Building release binaries (the release profile: fat LTO, one codegen unit, stripped)"
-cargo build --release --locked -p token -p users-me -p well-known -p account -p benchmarks --bins
+cargo build --release --locked -p token -p users-me -p well-known -p account -p authorize -p benchmarks --bins
 
 echo
 echo "## Cold starts (median of $runs runs each)"

@@ -3,7 +3,8 @@
 # .venv), starts a local DynamoDB-compatible server (moto) on a free port, runs
 # formatting, lints, every Rust test, the template checks (cfn-lint and
 # `sam validate --lint`), the soak, the `cargo lambda watch` path, the API docs (schemathesis,
-# headless Chromium; Chromium is installed with apt if missing) and the release arm64 build,
+# headless Chromium; Chromium is installed with apt if missing), browser sign-in in headless
+# Chromium and the release arm64 build,
 # then stops the server. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The binaries the end-to-end tests start, built one package at a time as
 # `cargo lambda watch` builds them, so that both reuse the same artifacts.
 step "Build the function binaries and authctl"
-for package in token users-me well-known account authctl local-server; do
+for package in token users-me well-known account authorize authctl local-server; do
   cargo build --locked --quiet -p "$package"
 done
 
@@ -96,12 +97,15 @@ tests/cargo_lambda_watch.sh
 step "API docs: openapi-spec-validator, schemathesis, /docs in headless Chromium"
 tests/api_docs_check.sh
 
+step "Browser sign-in in headless Chromium (Playwright + Authlib against the local server)"
+tests/browser_sign_in.sh
+
 # What `sam build` and `cargo lambda deploy` ship: the functions for arm64 (zig, which
 # cargo-lambda brings, links them), optimised, with the release profile's fat LTO.
 step "Release arm64 binaries (cargo lambda build --release --arm64)"
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
   rustup target add aarch64-unknown-linux-gnu
-cargo lambda build --release --arm64 --locked -p token -p users-me -p well-known -p account
-for function in token users-me well-known account; do
+cargo lambda build --release --arm64 --locked -p token -p users-me -p well-known -p account -p authorize
+for function in token users-me well-known account authorize; do
   printf '%-12s %s bytes\n' "$function" "$(stat -c %s "target/lambda/$function/bootstrap")"
 done

@@ -88,6 +88,70 @@ async fn token_and_users_me_binaries_serve_api_gateway_events() {
     assert_eq!(profile["username"], "alice");
 }
 
+/// The authorize binary, with no signing key at all: the login page for a valid
+/// authorization request, with its security headers, and the error page (no
+/// redirect) for an unregistered redirect URI.
+#[tokio::test]
+async fn the_authorize_binary_serves_the_login_page_without_a_signing_key() {
+    let store = fresh_store("bin-authorize").await;
+    let mut env = service_env(store.table_name());
+    env.remove("JWT_SIGNING_KEY");
+    env.remove("JWT_SIGNING_KEY_ID");
+    let runtime = FakeRuntimeApi::start().await;
+    let _authorize = spawn_function(&function_binary("authorize"), &runtime, &env);
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let query = [
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        ("state", "s1"),
+    ];
+    let page = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "GET",
+            path: "/authorize",
+            query: &query,
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(page).await);
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(
+        response["body"]
+            .as_str()
+            .unwrap()
+            .contains("id=\"login-form\"")
+    );
+    let csp = response["headers"]["content-security-policy"]
+        .as_str()
+        .unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let cookie = response["cookies"][0].as_str().unwrap_or_else(|| {
+        response["headers"]["set-cookie"]
+            .as_str()
+            .expect("a browser-binding cookie")
+    });
+    assert!(cookie.starts_with("__Host-browser="), "{cookie}");
+
+    let mut unregistered = query.to_vec();
+    unregistered[2] = ("redirect_uri", "https://evil.example.test/cb");
+    let refused = event(
+        EventVersion::RestV1,
+        &EventRequest {
+            method: "GET",
+            path: "/authorize",
+            query: &unregistered,
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(refused).await);
+    assert_eq!(response["statusCode"], 400, "{response}");
+    assert!(response["headers"].get("location").is_none(), "{response}");
+}
+
 /// Starts the token binary with `env`, expects it to exit with an error before
 /// serving, and returns everything it printed.
 async fn refused_start_output(env: &std::collections::HashMap<String, String>) -> String {

@@ -109,6 +109,15 @@ async fn main() {
             },
         },
         Function {
+            binary: "authorize",
+            // No client_id: the error page, without a table call, like the others.
+            request: EventRequest {
+                method: "GET",
+                path: "/authorize",
+                ..Default::default()
+            },
+        },
+        Function {
             binary: "account",
             request: EventRequest {
                 method: "POST",
