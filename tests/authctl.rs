@@ -362,6 +362,158 @@ async fn client_lifecycle_through_the_cli() {
 /// A bcrypt hash at cost 4 from another system: kept as it is by the import.
 const IMPORTED_HASH: &str = "$2b$04$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
+/// Browser clients: redirect URIs checked against the registration rules (nothing
+/// written when one breaks them), first-party, shown; consents withdrawn.
+#[tokio::test]
+async fn browser_clients_and_consents_through_the_cli() {
+    use shared::authorization::ConsentRecord;
+    use shared::clients::{ClientId, GrantType};
+    use shared::store::{ClientStore, SignInStore};
+
+    let table = unique_table_name("cli");
+    assert!(authctl(&table, &["table", "create"], None).status.success());
+    let store = shared::store::DynamoDbStore::connect(&shared::store::StoreSettings {
+        table_name: table.clone(),
+        endpoint_url: Some(dynamodb_endpoint()),
+    })
+    .await;
+    let add = authctl(
+        &table,
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--first-party",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--redirect-uri",
+            "https://app.example.test/cb",
+            "--redirect-uri",
+            "http://127.0.0.1/callback",
+            "--redirect-uri",
+            "com.example.app:/cb",
+            "--scope",
+            "read",
+        ],
+        None,
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let stored = store
+        .get_client(&ClientId::parse("spa").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.grant_types,
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    );
+    assert!(stored.first_party);
+    assert_eq!(stored.redirect_uris.len(), 3);
+    let show = authctl(&table, &["client", "show", "spa"], None);
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["first_party"], true);
+    assert_eq!(
+        shown["redirect_uris"],
+        serde_json::json!([
+            "https://app.example.test/cb",
+            "http://127.0.0.1/callback",
+            "com.example.app:/cb"
+        ])
+    );
+
+    // Refused, and nothing written.
+    for (id, extra, reason) in [
+        (
+            "bad1",
+            vec!["--public", "--redirect-uri", "http://app.example.test/cb"],
+            "https",
+        ),
+        (
+            "bad2",
+            vec![
+                "--public",
+                "--redirect-uri",
+                "https://app.example.test/cb#x",
+            ],
+            "fragment",
+        ),
+        (
+            "bad3",
+            vec!["--redirect-uri", "com.example.app:/cb"],
+            "public clients only",
+        ),
+        (
+            "bad4",
+            vec!["--public", "--grant", "authorization_code"],
+            "--redirect-uri",
+        ),
+    ] {
+        let mut args = vec!["client", "add", id, "--bcrypt-cost", "10"];
+        args.extend(extra);
+        let refused = authctl(&table, &args, None);
+        assert!(!refused.status.success(), "{id}: {}", text(&refused));
+        assert!(text(&refused).contains(reason), "{id}: {}", text(&refused));
+        assert_eq!(
+            store
+                .get_client(&ClientId::parse(id).unwrap())
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    // Consents: withdrawn by name; a missing one is a clear failure.
+    let password = "a long enough password\n";
+    let user = authctl(
+        &table,
+        &["user", "add", "zoe", "--bcrypt-cost", "10"],
+        Some(password),
+    );
+    assert!(user.status.success(), "{}", text(&user));
+    let zoe = shared::store::UserStore::get_user(&store, "zoe")
+        .await
+        .unwrap()
+        .unwrap();
+    let third = ClientId::parse("spa").unwrap();
+    store
+        .put_consent(&ConsentRecord {
+            user_id: zoe.user_id.clone(),
+            client_id: third.clone(),
+            scope: shared::oauth::ScopeSet::from_tokens(["read"]),
+            granted_at: shared::now_unix(),
+        })
+        .await
+        .unwrap();
+    let revoke = authctl(
+        &table,
+        &["consent", "revoke", "--user", "Zoe", "--client", "spa"],
+        None,
+    );
+    assert!(revoke.status.success(), "{}", text(&revoke));
+    assert!(String::from_utf8_lossy(&revoke.stderr).contains(r#""audit_event":"consent_revoked""#));
+    assert_eq!(store.get_consent(&zoe.user_id, &third).await.unwrap(), None);
+    let again = authctl(
+        &table,
+        &["consent", "revoke", "--user", "zoe", "--client", "spa"],
+        None,
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("has no consent"), "{}", text(&again));
+    let nobody = authctl(
+        &table,
+        &["consent", "revoke", "--user", "nobody", "--client", "spa"],
+        None,
+    );
+    assert!(
+        text(&nobody).contains("no user 'nobody'"),
+        "{}",
+        text(&nobody)
+    );
+}
+
 fn summary_of(output: &Output) -> serde_json::Value {
     assert!(output.status.success(), "{}", text(output));
     serde_json::from_slice(&output.stdout).unwrap()

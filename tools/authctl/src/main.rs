@@ -17,7 +17,8 @@ use shared::keys::{self, SigningAlgorithm};
 use shared::password_policy::{self, PasswordPolicy};
 use shared::passwords::{self, PasswordHasher};
 use shared::store::{
-    ClientStore, DynamoDbStore, LoginAttemptStore, StoreError, StoreSettings, UserStore,
+    ClientStore, DynamoDbStore, LoginAttemptStore, SignInStore, StoreError, StoreSettings,
+    UserStore,
 };
 use shared::users::{UserRecord, Username, is_plausible_email};
 
@@ -72,6 +73,11 @@ enum Command {
     Client {
         #[command(subcommand)]
         command: ClientCommand,
+    },
+    /// Manage users' consents to clients that are not first-party.
+    Consent {
+        #[command(subcommand)]
+        command: ConsentCommand,
     },
     /// Manage signing keys.
     Keys {
@@ -184,6 +190,9 @@ enum UserCommand {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Grant {
+    /// Browser sign-in through /authorize (RFC 6749 §4.1, PKCE required).
+    #[value(name = "authorization_code")]
+    AuthorizationCode,
     #[value(name = "password")]
     Password,
     #[value(name = "refresh_token")]
@@ -195,6 +204,7 @@ enum Grant {
 impl From<Grant> for GrantType {
     fn from(grant: Grant) -> Self {
         match grant {
+            Grant::AuthorizationCode => GrantType::AuthorizationCode,
             Grant::Password => GrantType::Password,
             Grant::RefreshToken => GrantType::RefreshToken,
             Grant::ClientCredentials => GrantType::ClientCredentials,
@@ -219,6 +229,16 @@ enum ClientCommand {
         /// A scope the client's tokens may carry; repeat for several.
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// Where /authorize may send the browser back; repeat for several. Compared
+        /// as exact strings, except loopback URIs (http://127.0.0.1/..., http://[::1]/...,
+        /// http://localhost/...), which match on any port (RFC 8252 §7.3). https
+        /// otherwise; private-use schemes (com.example.app:/cb) for public clients only.
+        /// Required with --grant authorization_code.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// The service's own application: its users see no consent page.
+        #[arg(long)]
+        first_party: bool,
         /// bcrypt cost for the secret's hash.
         #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
         bcrypt_cost: u32,
@@ -247,6 +267,20 @@ enum ClientCommand {
     },
     /// Enable a disabled client.
     Enable {
+        client_id: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// Withdraw a user's consent to a client: the consent page is shown again at
+    /// the user's next sign-in through it.
+    Revoke {
+        #[arg(long = "user", value_name = "NAME")]
+        username: String,
+        #[arg(long = "client", value_name = "ID")]
         client_id: String,
         #[command(flatten)]
         table: TableArgs,
@@ -329,6 +363,14 @@ async fn run(command: Command) -> Result<(), String> {
         },
         Command::User { command } => user_command(command).await,
         Command::Client { command } => client_command(command).await,
+        Command::Consent {
+            command:
+                ConsentCommand::Revoke {
+                    username: name,
+                    client_id: id,
+                    table,
+                },
+        } => revoke_consent(&name, &id, &table).await,
         Command::Keys {
             command: KeysCommand::Generate { algorithm, format },
         } => {
@@ -594,10 +636,19 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
             public,
             grants,
             scopes,
+            redirect_uris,
+            first_party,
             bcrypt_cost,
             table,
         } => {
             let id = client_id(&id)?;
+            for uri in &redirect_uris {
+                shared::redirect_uri::check_registration(uri, public)
+                    .map_err(|e| format!("--redirect-uri {uri}: {e}"))?;
+            }
+            if grants.contains(&Grant::AuthorizationCode) && redirect_uris.is_empty() {
+                return Err("--grant authorization_code needs at least one --redirect-uri".into());
+            }
             let grants = match (grants.is_empty(), public) {
                 (false, _) => grants,
                 (true, false) => vec![Grant::ClientCredentials],
@@ -637,8 +688,8 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
                 scopes: scope_set.iter().map(str::to_owned).collect(),
                 disabled: false,
                 created_at: shared::now_unix(),
-                redirect_uris: Vec::new(),
-                first_party: false,
+                redirect_uris,
+                first_party,
             };
             store(&table)
                 .await
@@ -670,6 +721,8 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
                 "type": if client.is_confidential() { "confidential" } else { "public" },
                 "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
                 "scopes": client.scopes,
+                "redirect_uris": client.redirect_uris,
+                "first_party": client.first_party,
                 "disabled": client.disabled,
                 "created_at": client.created_at,
             });
@@ -708,6 +761,36 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
             table,
         } => set_client_disabled(&id, &table, false).await,
     }
+}
+
+async fn revoke_consent(name: &str, id: &str, table: &TableArgs) -> Result<(), String> {
+    let key = username(name)?.key();
+    let id = client_id(id)?;
+    let store = store(table).await;
+    let user = store
+        .get_user(&key)
+        .await
+        .map_err(|e| describe(e, name))?
+        .ok_or_else(|| format!("no user '{name}'"))?;
+    match store.delete_consent(&user.user_id, &id).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => {
+            return Err(format!("user '{name}' has no consent to client '{id}'"));
+        }
+        Err(other) => return Err(describe_client(other, &id)),
+    }
+    shared::audit::record(
+        shared::audit::AuditEvent::ConsentRevoked,
+        "revoked by an administrator",
+        &shared::audit::Subject {
+            user_id: Some(&user.user_id),
+            username: Some(&key),
+            client_id: Some(id.as_str()),
+        },
+        &shared::audit::RequestOrigin::default(),
+    );
+    println!("revoked the consent of user {name} to client {id}");
+    Ok(())
 }
 
 async fn set_client_disabled(id: &str, table: &TableArgs, disabled: bool) -> Result<(), String> {
