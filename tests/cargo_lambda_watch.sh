@@ -16,6 +16,8 @@ cargo build --quiet -p authctl
 "$authctl" table create --table "$table"
 printf 'correct horse battery\n' | "$authctl" user add alice --table "$table" --bcrypt-cost 10 --email alice@example.com
 "$authctl" client add web-app --public --table "$table"
+"$authctl" client add spa --public --first-party --grant authorization_code \
+  --redirect-uri http://127.0.0.1/callback --table "$table"
 machine_secret=$("$authctl" client add reports --table "$table" --bcrypt-cost 10 2>/dev/null | sed -n 's/^client_secret=//p')
 
 env_file="$work/env"
@@ -68,4 +70,29 @@ jwks=$(call -m 300 "$base/well-known/.well-known/jwks.json")
 [ "$(tail -n1 <<<"$jwks")" = 200 ] || fail "GET /.well-known/jwks.json: $jwks"
 grep -q '"kty":"RSA"' <<<"$jwks" || fail "unexpected JWKS: $jwks"
 
-echo "cargo lambda watch: 7 passed, 0 failed"
+# Browser sign-in through the authorize function: the login page, the form, the code
+# exchange with PKCE (RFC 7636 Appendix B's verifier and challenge). The issuer is
+# https, so the cookies are Secure `__Host-` ones, which curl keeps off plain http:
+# they are passed by hand, as the browser would send them.
+verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM
+redirect=http://127.0.0.1:9/callback
+page=$(call -m 300 -D "$work/authorize.headers" \
+  "$base/authorize/?response_type=code&client_id=spa&redirect_uri=$redirect&state=w1&code_challenge=$challenge&code_challenge_method=S256")
+[ "$(tail -n1 <<<"$page")" = 200 ] || fail "GET /authorize: $page"
+grep -q 'id="login-form"' <<<"$page" || fail "no login form: $page"
+field() { sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p" <<<"$page" | head -n1; }
+binding=$(sed -n 's/^set-cookie: \(__Host-browser=[^;]*\).*/\1/Ip' "$work/authorize.headers" | tr -d '\r')
+[ -n "$binding" ] || fail "no browser-binding cookie: $(cat "$work/authorize.headers")"
+signed_in=$(call -m 60 -D "$work/login.headers" -X POST "$base/authorize/authorize/login" -H "Cookie: $binding" \
+  --data-urlencode "request_id=$(field request_id)" --data-urlencode "csrf_token=$(field csrf_token)" \
+  -d username=alice --data-urlencode 'password=correct horse battery')
+[ "$(tail -n1 <<<"$signed_in")" = 303 ] || fail "POST /authorize/login: $signed_in"
+location=$(sed -n 's/^location: //Ip' "$work/login.headers" | tr -d '\r')
+code=$(python3 -c 'import sys, urllib.parse as u; q = u.parse_qs(u.urlparse(sys.argv[1]).query); assert q["state"] == ["w1"]; print(q["code"][0])' "$location") ||
+  fail "no code in the redirect: $location"
+exchanged=$(call -m 60 -X POST "$base/token" -d grant_type=authorization_code -d client_id=spa \
+  -d "code=$code" -d "code_verifier=$verifier" -d "redirect_uri=$redirect")
+[ "$(tail -n1 <<<"$exchanged")" = 200 ] || fail "code exchange: $exchanged"
+
+echo "cargo lambda watch: 10 passed, 0 failed"
