@@ -81,6 +81,7 @@ pub async fn routes(
         ("AUTH_ISSUER", options.base_url.clone()),
         ("AUTH_AUDIENCE", options.base_url.clone()),
         ("AUTH_DEVELOPMENT_MODE", "true".to_owned()),
+        ("AUTH_PRODUCT_NAME", "Local development server".to_owned()),
         ("BCRYPT_COST", options.bcrypt_cost.to_string()),
         (
             "SELF_SERVICE_REGISTRATION",

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Browser sign-in end to end: the local server (in-memory store), headless Chromium
+# driven by Playwright, Authlib as the client (tests/browser_sign_in.py). Writes the
+# login page's screenshot for the README to docs/images/login-page.png.
+# Expects PATH with .venv/bin (playwright, authlib, Pillow) from scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=.tmp/browser-sign-in
+mkdir -p "$work"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+
+if ! command -v chromium >/dev/null; then
+  echo "installing Debian's chromium for the browser sign-in test"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$work/apt.log"
+fi
+
+cargo build --quiet --locked -p local-server
+target/debug/local-server --port "$port" --bcrypt-cost 4 --user alice:wonderland-42 \
+  --scope read --scope write --consent-client third-app > "$work/server.log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "$base/.well-known/jwks.json" && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
+  sleep 0.1
+done
+
+python tests/browser_sign_in.py "$base" docs/images/login-page.png
