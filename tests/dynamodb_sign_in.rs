@@ -11,7 +11,7 @@ use shared::routes::authorize::AuthorizeEndpoint;
 use shared::routes::authorize::test_browser::TestBrowser;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
-use shared::store::{ClientStore, Store};
+use shared::store::Store;
 use shared::users::{UserRecord, Username};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
