@@ -395,6 +395,9 @@ async fn browser_clients_and_consents_through_the_cli() {
             "http://127.0.0.1/callback",
             "--redirect-uri",
             "com.example.app:/cb",
+            // Given twice, kept once: a request without redirect_uri stays unambiguous.
+            "--redirect-uri",
+            "https://app.example.test/cb",
             "--scope",
             "read",
         ],
@@ -423,6 +426,22 @@ async fn browser_clients_and_consents_through_the_cli() {
             "com.example.app:/cb"
         ])
     );
+
+    // Redirect URIs without the authorization code grant: accepted, with a note.
+    let native = authctl(
+        &table,
+        &[
+            "client",
+            "add",
+            "native",
+            "--public",
+            "--redirect-uri",
+            "http://[::1]/cb",
+        ],
+        None,
+    );
+    assert!(native.status.success(), "{}", text(&native));
+    assert!(text(&native).contains("without --grant authorization_code"));
 
     // Refused, and nothing written.
     for (id, extra, reason) in [
@@ -487,6 +506,16 @@ async fn browser_clients_and_consents_through_the_cli() {
         })
         .await
         .unwrap();
+    let show = authctl(
+        &table,
+        &["consent", "show", "--user", "ZOE", "--client", "spa"],
+        None,
+    );
+    assert!(show.status.success(), "{}", text(&show));
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["user_id"], zoe.user_id.as_str());
+    assert_eq!(shown["client_id"], "spa");
+    assert_eq!(shown["scope"], serde_json::json!(["read"]));
     let revoke = authctl(
         &table,
         &["consent", "revoke", "--user", "Zoe", "--client", "spa"],
@@ -502,6 +531,13 @@ async fn browser_clients_and_consents_through_the_cli() {
     );
     assert!(!again.status.success());
     assert!(text(&again).contains("has no consent"), "{}", text(&again));
+    let gone = authctl(
+        &table,
+        &["consent", "show", "--user", "zoe", "--client", "spa"],
+        None,
+    );
+    assert!(!gone.status.success());
+    assert!(text(&gone).contains("has no consent"), "{}", text(&gone));
     let nobody = authctl(
         &table,
         &["consent", "revoke", "--user", "nobody", "--client", "spa"],

@@ -128,6 +128,11 @@ def full_flow(context, base, callback, screenshot=None):
     page = context.new_page()
     response = page.goto(flow.url(), timeout=TIMEOUT_MS)
     assert response.status == 200, response.status
+    # The form's redirect is allowed, and only it: reaching the listener below is the
+    # proof that Chromium's form-action check on the redirect lets it through.
+    origin = urllib.parse.urlsplit(callback.redirect_uri)
+    csp = response.headers["content-security-policy"]
+    assert f"form-action 'self' http://{origin.netloc};" in csp, csp
     check_login_page(page)
     if screenshot:
         page.screenshot(path=screenshot)

@@ -29,4 +29,5 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-python tests/browser_sign_in.py "$base" docs/images/login-page.png
+# Every wait inside is bounded (10 s); this bounds the whole run.
+timeout 300 python tests/browser_sign_in.py "$base" docs/images/login-page.png

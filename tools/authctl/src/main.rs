@@ -273,17 +273,30 @@ enum ClientCommand {
     },
 }
 
+#[derive(clap::Args)]
+struct ConsentArgs {
+    /// The user's name (any case).
+    #[arg(long = "user", value_name = "NAME")]
+    username: String,
+    /// The client's id.
+    #[arg(long = "client", value_name = "ID")]
+    client_id: String,
+    #[command(flatten)]
+    table: TableArgs,
+}
+
 #[derive(Subcommand)]
 enum ConsentCommand {
     /// Withdraw a user's consent to a client: the consent page is shown again at
     /// the user's next sign-in through it.
     Revoke {
-        #[arg(long = "user", value_name = "NAME")]
-        username: String,
-        #[arg(long = "client", value_name = "ID")]
-        client_id: String,
         #[command(flatten)]
-        table: TableArgs,
+        consent: ConsentArgs,
+    },
+    /// Show a user's consent to a client: the scope granted, and when.
+    Show {
+        #[command(flatten)]
+        consent: ConsentArgs,
     },
 }
 
@@ -364,13 +377,11 @@ async fn run(command: Command) -> Result<(), String> {
         Command::User { command } => user_command(command).await,
         Command::Client { command } => client_command(command).await,
         Command::Consent {
-            command:
-                ConsentCommand::Revoke {
-                    username: name,
-                    client_id: id,
-                    table,
-                },
-        } => revoke_consent(&name, &id, &table).await,
+            command: ConsentCommand::Revoke { consent },
+        } => revoke_consent(&consent).await,
+        Command::Consent {
+            command: ConsentCommand::Show { consent },
+        } => show_consent(&consent).await,
         Command::Keys {
             command: KeysCommand::Generate { algorithm, format },
         } => {
@@ -642,12 +653,22 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
             table,
         } => {
             let id = client_id(&id)?;
+            // A URI given twice would make a request without redirect_uri ambiguous.
+            let mut redirect_uris = redirect_uris;
+            let mut seen = std::collections::HashSet::new();
+            redirect_uris.retain(|uri| seen.insert(uri.clone()));
             for uri in &redirect_uris {
                 shared::redirect_uri::check_registration(uri, public)
                     .map_err(|e| format!("--redirect-uri {uri}: {e}"))?;
             }
             if grants.contains(&Grant::AuthorizationCode) && redirect_uris.is_empty() {
                 return Err("--grant authorization_code needs at least one --redirect-uri".into());
+            }
+            if !redirect_uris.is_empty() && !grants.contains(&Grant::AuthorizationCode) {
+                eprintln!(
+                    "note: --redirect-uri without --grant authorization_code: browser sign-in \
+                     through /authorize stays refused for this client"
+                );
             }
             let grants = match (grants.is_empty(), public) {
                 (false, _) => grants,
@@ -763,33 +784,68 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
     }
 }
 
-async fn revoke_consent(name: &str, id: &str, table: &TableArgs) -> Result<(), String> {
+/// The user a consent command names, and the client id, both checked.
+async fn consent_subject(
+    args: &ConsentArgs,
+    store: &DynamoDbStore,
+) -> Result<(UserRecord, ClientId), String> {
+    let name = &args.username;
     let key = username(name)?.key();
-    let id = client_id(id)?;
-    let store = store(table).await;
+    let id = client_id(&args.client_id)?;
     let user = store
         .get_user(&key)
         .await
         .map_err(|e| describe(e, name))?
         .ok_or_else(|| format!("no user '{name}'"))?;
+    Ok((user, id))
+}
+
+fn no_consent(name: &str, id: &ClientId) -> String {
+    format!("user '{name}' has no consent to client '{id}'")
+}
+
+async fn revoke_consent(args: &ConsentArgs) -> Result<(), String> {
+    let store = store(&args.table).await;
+    let (user, id) = consent_subject(args, &store).await?;
+    let name = &args.username;
     match store.delete_consent(&user.user_id, &id).await {
         Ok(()) => {}
-        Err(StoreError::NotFound) => {
-            return Err(format!("user '{name}' has no consent to client '{id}'"));
-        }
-        Err(other) => return Err(describe_client(other, &id)),
+        Err(StoreError::NotFound) => return Err(no_consent(name, &id)),
+        Err(other) => return Err(other.to_string()),
     }
     shared::audit::record(
         shared::audit::AuditEvent::ConsentRevoked,
-        "revoked by an administrator",
+        "revoked by an administrator (authctl)",
         &shared::audit::Subject {
             user_id: Some(&user.user_id),
-            username: Some(&key),
+            username: Some(&user.username.key()),
             client_id: Some(id.as_str()),
         },
         &shared::audit::RequestOrigin::default(),
     );
     println!("revoked the consent of user {name} to client {id}");
+    Ok(())
+}
+
+async fn show_consent(args: &ConsentArgs) -> Result<(), String> {
+    let store = store(&args.table).await;
+    let (user, id) = consent_subject(args, &store).await?;
+    let consent = store
+        .get_consent(&user.user_id, &id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| no_consent(&args.username, &id))?;
+    let shown = serde_json::json!({
+        "username": user.username.as_str(),
+        "user_id": consent.user_id,
+        "client_id": consent.client_id.as_str(),
+        "scope": consent.scope.iter().collect::<Vec<_>>(),
+        "granted_at": consent.granted_at,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&shown).unwrap_or_default()
+    );
     Ok(())
 }
 
