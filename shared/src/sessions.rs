@@ -82,10 +82,7 @@ impl SessionRecord {
     /// Whether the session still speaks for `user`: the same user (not a namesake
     /// created after a deletion), enabled, and no password change since sign-in.
     pub fn is_valid_for(&self, user: &UserRecord, now: i64) -> bool {
-        !self.is_expired(now)
-            && user.user_id == self.user_id
-            && !user.disabled
-            && user.credential_generation == self.credential_generation
+        !self.is_expired(now) && user.still_holds(&self.user_id, self.credential_generation)
     }
 
     /// The new end after a use at `now`: idle lifetime again, never past the

@@ -76,6 +76,15 @@ impl UserRecord {
         }
     }
 
+    /// Whether this is still the user a credential (refresh family, code, session) was
+    /// issued to: the same id (not a namesake created after a deletion), enabled, and
+    /// no password change or disable since (both move the generation on).
+    pub fn still_holds(&self, user_id: &str, credential_generation: u32) -> bool {
+        self.user_id == user_id
+            && !self.disabled
+            && self.credential_generation == credential_generation
+    }
+
     /// What `GET /users/me` shows: no hash, no internal id or key.
     pub fn public_profile(&self) -> PublicProfile {
         PublicProfile {

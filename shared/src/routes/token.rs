@@ -226,13 +226,7 @@ impl TokenEndpoint {
         }
         // The same user, still enabled, and no password change since sign-in.
         let user = match self.store.get_user(&code.username_key).await? {
-            Some(user)
-                if user.user_id == code.user_id
-                    && !user.disabled
-                    && user.credential_generation == code.credential_generation =>
-            {
-                user
-            }
+            Some(user) if user.still_holds(&code.user_id, code.credential_generation) => user,
             _ => return Err(refused),
         };
         // Never more than the user and the client may have now.
@@ -328,13 +322,7 @@ impl TokenEndpoint {
         // The same user (not a namesake), enabled, and no password change since the
         // family began.
         let user = match self.store.get_user(&old.username_key).await? {
-            Some(user)
-                if user.user_id == old.user_id
-                    && !user.disabled
-                    && user.credential_generation == old.credential_generation =>
-            {
-                user
-            }
+            Some(user) if user.still_holds(&old.user_id, old.credential_generation) => user,
             _ => return Err(refused),
         };
         let family_scope = ScopeSet::parse(&old.scope).unwrap_or_default();
