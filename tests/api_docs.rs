@@ -20,6 +20,7 @@ fn options(base_url: &str) -> LocalOptions {
         scopes: vec![],
         redirect_uris: Vec::new(),
         consent_clients: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
         bcrypt_cost: 4,
         self_service: true,
         algorithm: SigningAlgorithm::Es256,

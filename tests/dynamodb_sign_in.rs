@@ -149,6 +149,7 @@ async fn consent_is_stored_and_remembered_on_dynamodb() {
             created_at: shared::now_unix(),
             redirect_uris: vec![REDIRECT_URI.to_owned()],
             first_party: false,
+            post_logout_redirect_uris: Vec::new(),
         })
         .await
         .unwrap();

@@ -27,6 +27,7 @@ async fn start_local_server_signing_with(algorithm: SigningAlgorithm) -> (String
         scopes: vec!["reports".into()],
         redirect_uris: Vec::new(),
         consent_clients: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
         bcrypt_cost: 4,
         self_service: true,
         algorithm,

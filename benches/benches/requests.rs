@@ -50,6 +50,7 @@ async fn register_web_app(store: &MemoryStore) {
             created_at: 0,
             redirect_uris: Vec::new(),
             first_party: false,
+            post_logout_redirect_uris: Vec::new(),
         })
         .await
         .unwrap();

@@ -471,6 +471,7 @@ impl Service {
                 created_at: now(),
                 redirect_uris: Vec::new(),
                 first_party: false,
+                post_logout_redirect_uris: Vec::new(),
             },
             ClientRecord {
                 client_id: ClientId::parse(CONFIDENTIAL_CLIENT).expect("id"),
@@ -481,6 +482,7 @@ impl Service {
                 created_at: now(),
                 redirect_uris: Vec::new(),
                 first_party: false,
+                post_logout_redirect_uris: Vec::new(),
             },
         ];
         for client in &clients {

@@ -39,6 +39,8 @@ pub enum AuditEvent {
     ConsentDenied,
     /// An administrator withdrew a user's consent to a client.
     ConsentRevoked,
+    /// A sign-in session ended at the end-session endpoint (RP-initiated logout).
+    SignedOut,
 }
 
 impl AuditEvent {
@@ -57,6 +59,7 @@ impl AuditEvent {
             AuditEvent::ConsentGranted => "consent_granted",
             AuditEvent::ConsentDenied => "consent_denied",
             AuditEvent::ConsentRevoked => "consent_revoked",
+            AuditEvent::SignedOut => "signed_out",
         }
     }
 }

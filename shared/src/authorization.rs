@@ -21,32 +21,81 @@ pub const MAX_CODE_LIFETIME_SECONDS: i64 = 600;
 /// nothing legitimate needs more.
 pub const MAX_ECHOED_PARAMETER_BYTES: usize = 1024;
 
-/// The `prompt` parameter (OpenID Connect Core §3.1.2.1), as far as this flow uses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prompt {
-    /// No `prompt`: use a live session if there is one.
-    Default,
-    /// `prompt=none`: never show a page; without a session, `login_required`.
-    None,
-    /// `prompt=login`: ask for the password even with a live session.
-    Login,
+/// The `prompt` parameter (OpenID Connect Core §3.1.2.1): a space-delimited set of
+/// `none`, `login`, `consent` and `select_account`. Without any, a live session is
+/// used and the consent page shown only when a consent is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Prompt {
+    /// Never show a page: without a session `login_required`, without a consent
+    /// `consent_required`. Alone or not at all.
+    pub none: bool,
+    /// Ask for the password even with a live session.
+    pub login: bool,
+    /// Show the consent page even when the user consented before, and even for a
+    /// first-party client.
+    pub consent: bool,
+    /// Let the user choose the account: there is no account list here, so the
+    /// login form is shown, as for `login`, and whoever signs in is the account.
+    pub select_account: bool,
 }
 
 impl Prompt {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Prompt::Default => "",
-            Prompt::None => "none",
-            Prompt::Login => "login",
+    pub const DEFAULT: Prompt = Prompt {
+        none: false,
+        login: false,
+        consent: false,
+        select_account: false,
+    };
+    pub const NONE: Prompt = Prompt {
+        none: true,
+        ..Prompt::DEFAULT
+    };
+    pub const LOGIN: Prompt = Prompt {
+        login: true,
+        ..Prompt::DEFAULT
+    };
+
+    /// Core §3.1.2.1: "If this parameter contains none with any other value, an
+    /// error is returned"; an unknown value is an error too.
+    pub fn parse(value: &str) -> Result<Self, AuthorizationError> {
+        let mut prompt = Prompt::DEFAULT;
+        for token in value.split(' ').filter(|t| !t.is_empty()) {
+            match token {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => prompt.select_account = true,
+                _ => {
+                    return Err(AuthorizationError::invalid_request(
+                        "prompt may hold none, login, consent and select_account only",
+                    ));
+                }
+            }
         }
+        if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
+            return Err(AuthorizationError::invalid_request(
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        Ok(prompt)
     }
 
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            "none" => Prompt::None,
-            "login" => Prompt::Login,
-            _ => Prompt::Default,
-        }
+    /// Whether the password is asked for even with a live session.
+    pub fn asks_for_password(self) -> bool {
+        self.login || self.select_account
+    }
+}
+
+impl std::fmt::Display for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values = [
+            (self.none, "none"),
+            (self.login, "login"),
+            (self.consent, "consent"),
+            (self.select_account, "select_account"),
+        ];
+        let set: Vec<&str> = values.iter().filter(|v| v.0).map(|v| v.1).collect();
+        f.write_str(&set.join(" "))
     }
 }
 
@@ -55,8 +104,10 @@ impl Prompt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationError {
     /// `invalid_request`, `unsupported_response_type`, `unauthorized_client`,
-    /// `invalid_scope`, `access_denied`, `login_required`, `consent_required`,
-    /// `server_error`, `temporarily_unavailable`.
+    /// `invalid_scope`, `access_denied`, `server_error`, `temporarily_unavailable`
+    /// (RFC 6749 §4.1.2.1); `login_required`, `consent_required`,
+    /// `request_not_supported`, `request_uri_not_supported` (OpenID Connect Core
+    /// §3.1.2.6).
     pub code: &'static str,
     pub description: String,
 }
@@ -125,6 +176,20 @@ pub fn state(query: &FormParameters) -> Result<Option<String>, AuthorizationErro
 /// The parameters after client and redirect URI (RFC 6749 §4.1.1, RFC 7636 §4.3,
 /// OpenID Connect Core §3.1.2.1 for `prompt`, `max_age`, `login_hint`, `nonce`).
 pub fn parameters(query: &FormParameters) -> Result<AuthorizationParameters, AuthorizationError> {
+    // Core §6: request objects are not supported, and say so with their own errors
+    // rather than being ignored (their parameters would override the query's).
+    if query.get("request").is_some() {
+        return Err(AuthorizationError::new(
+            "request_not_supported",
+            "request objects are not supported; send the parameters in the query",
+        ));
+    }
+    if query.get("request_uri").is_some() {
+        return Err(AuthorizationError::new(
+            "request_uri_not_supported",
+            "request_uri is not supported; send the parameters in the query",
+        ));
+    }
     match query.get("response_type") {
         None => {
             return Err(AuthorizationError::invalid_request(
@@ -154,16 +219,11 @@ pub fn parameters(query: &FormParameters) -> Result<AuthorizationParameters, Aut
         query.get("code_challenge_method"),
     )
     .map_err(|error: ChallengeError| AuthorizationError::invalid_request(error.to_string()))?;
-    let prompt = match query.get("prompt") {
-        None => Prompt::Default,
-        Some("none") => Prompt::None,
-        Some("login") => Prompt::Login,
-        Some(_) => {
-            return Err(AuthorizationError::invalid_request(
-                "prompt must be none or login",
-            ));
-        }
-    };
+    let prompt = query
+        .get("prompt")
+        .map(Prompt::parse)
+        .transpose()?
+        .unwrap_or_default();
     let max_age = query
         .get("max_age")
         .map(|v| {
@@ -275,6 +335,9 @@ pub struct AuthorizationCodeRecord {
     /// When the user last typed their password (a session's sign-in time).
     pub auth_time: i64,
     pub nonce: Option<String>,
+    /// The session the code was issued in ([`crate::sessions::SessionRecord::sid`]),
+    /// for the ID token's `sid`. `None` only for codes stored before it existed.
+    pub sid: Option<String>,
     /// The user's credential generation at sign-in: a password change in between
     /// makes the code worthless.
     pub credential_generation: u32,
@@ -370,7 +433,7 @@ mod tests {
     fn rfc6749_4_1_1_a_minimal_request_parses() {
         let p = parameters(&query(&valid())).unwrap();
         assert_eq!(p.code_challenge.as_str(), CHALLENGE);
-        assert_eq!(p.prompt, Prompt::Default);
+        assert_eq!(p.prompt, Prompt::DEFAULT);
         assert_eq!(p.scope, None);
         let p = parameters(&query(&format!(
             "{}&scope=read+write&prompt=login&max_age=0&login_hint=alice&nonce=n-1",
@@ -378,10 +441,52 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(p.scope.unwrap().to_string(), "read write");
-        assert_eq!(p.prompt, Prompt::Login);
+        assert_eq!(p.prompt, Prompt::LOGIN);
         assert_eq!(p.max_age, Some(0));
         assert_eq!(p.login_hint.as_deref(), Some("alice"));
         assert_eq!(p.nonce.as_deref(), Some("n-1"));
+    }
+
+    #[test]
+    fn oidc_core_3_1_2_1_prompt_is_a_set_and_none_stands_alone() {
+        let prompt = |value: &str| {
+            parameters(&query(&format!("{}&prompt={value}", valid()))).map(|p| p.prompt)
+        };
+        let both = prompt("login+consent").unwrap();
+        assert!(both.login && both.consent && !both.none && !both.select_account);
+        assert_eq!(both.to_string(), "login consent");
+        let select = prompt("select_account").unwrap();
+        assert!(select.asks_for_password() && !select.consent);
+        assert!(prompt("consent").unwrap().consent);
+        assert_eq!(prompt("none").unwrap(), Prompt::NONE);
+        for bad in ["none+login", "consent+none", "bogus", "LOGIN"] {
+            assert_eq!(prompt(bad).unwrap_err().code, "invalid_request", "{bad}");
+        }
+        // What Display writes, parse reads back (the pending request stores it).
+        for value in ["", "none", "login", "login consent select_account"] {
+            let parsed = Prompt::parse(value).unwrap();
+            assert_eq!(parsed.to_string(), value);
+        }
+    }
+
+    #[test]
+    fn oidc_core_6_request_objects_are_refused_by_name() {
+        let error = parameters(&query(&format!("{}&request=eyJ.e30.", valid()))).unwrap_err();
+        assert_eq!(error.code, "request_not_supported");
+        let error = parameters(&query(&format!(
+            "{}&request_uri=https%3A%2F%2Frp.example%2Fr",
+            valid()
+        )))
+        .unwrap_err();
+        assert_eq!(error.code, "request_uri_not_supported");
+        // ui_locales and display are accepted and ignored.
+        assert!(
+            parameters(&query(&format!(
+                "{}&ui_locales=fr-CA+fr&display=popup",
+                valid()
+            )))
+            .is_ok()
+        );
     }
 
     #[test]
@@ -414,7 +519,7 @@ mod tests {
     #[test]
     fn bad_prompt_max_age_and_overlong_values_are_invalid_request() {
         for extra in [
-            "&prompt=consent",
+            "&prompt=bogus",
             "&max_age=-1",
             "&max_age=soon",
             &format!("&nonce={}", "n".repeat(1025)),

@@ -126,6 +126,9 @@ pub struct ClientRecord {
     /// A first-party client (the service's own app) signs users in without a
     /// consent page; any other asks each user once for the scopes it wants.
     pub first_party: bool,
+    /// Where RP-initiated logout may send the browser afterwards (OpenID Connect
+    /// RP-Initiated Logout 1.0 §3), compared as exact strings.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl ClientRecord {

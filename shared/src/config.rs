@@ -153,7 +153,7 @@ fn check_issuer(issuer: &str, development_mode: bool) -> Result<(), ConfigError>
 }
 
 /// `JWT_ALGORITHM`: ES256 (default), RS256, or HS256.
-fn algorithm(env: &dyn Environment) -> Result<SigningAlgorithm, ConfigError> {
+pub fn signing_algorithm(env: &dyn Environment) -> Result<SigningAlgorithm, ConfigError> {
     match read(env, "JWT_ALGORITHM") {
         None => Ok(SigningAlgorithm::Es256),
         Some(v) => SigningAlgorithm::parse(v.trim())
@@ -183,7 +183,7 @@ pub fn token_signer(
     env: &dyn Environment,
     service: &ServiceSettings,
 ) -> Result<TokenSigner, ConfigError> {
-    let algorithm = algorithm(env)?;
+    let algorithm = signing_algorithm(env)?;
     let material = SecretString::from(required(env, "JWT_SIGNING_KEY")?);
     let key = keys::signing_key(algorithm, &material).map_err(|source| ConfigError::Key {
         var: "JWT_SIGNING_KEY",
@@ -267,7 +267,7 @@ fn verification_key_entries(
     env: &dyn Environment,
 ) -> Result<(SigningAlgorithm, Vec<(String, String)>), ConfigError> {
     let var = VERIFICATION_KEYS;
-    let algorithm = algorithm(env)?;
+    let algorithm = signing_algorithm(env)?;
     let raw = required(env, var)?;
     let entries: HashMap<String, String> = serde_json::from_str(&raw)
         .map_err(|_| invalid(var, "must be a JSON object of key id to key"))?;
@@ -278,6 +278,22 @@ fn verification_key_entries(
         check_key_id(key_id).map_err(|_| invalid(var, "a key id is malformed"))?;
     }
     Ok((algorithm, entries.into_iter().collect()))
+}
+
+/// `ID_TOKEN_TTL_SECONDS`: 60 to 3600, default 300 (OpenID Connect ID tokens).
+pub fn id_token_ttl(env: &dyn Environment) -> Result<u64, ConfigError> {
+    let ttl = number(
+        env,
+        "ID_TOKEN_TTL_SECONDS",
+        crate::oidc::DEFAULT_ID_TOKEN_TTL_SECONDS,
+    )?;
+    if !(60..=3600).contains(&ttl) {
+        return Err(invalid(
+            "ID_TOKEN_TTL_SECONDS",
+            "must be between 60 and 3600",
+        ));
+    }
+    Ok(ttl)
 }
 
 /// `REFRESH_TOKEN_IDLE_SECONDS` (default 14 days) and `REFRESH_TOKEN_ABSOLUTE_SECONDS`

@@ -13,6 +13,7 @@ pub mod http;
 pub mod keys;
 pub mod lambda;
 pub mod oauth;
+pub mod oidc;
 pub mod openapi;
 pub mod pages;
 pub mod password_policy;

@@ -60,6 +60,10 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
         token,
         revoke,
         users_me,
+        userinfo_get,
+        userinfo_post,
+        logout_get,
+        logout_post,
         register,
         change_password,
         authorization_server_metadata,
@@ -79,6 +83,9 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
         JsonWebKeySet,
         crate::routes::token::TokenResponse,
         crate::users::PublicProfile,
+        crate::oidc::UserClaims,
+        UserInfoForm,
+        LogoutParameters,
         crate::routes::well_known::ServerMetadata,
     )),
     modifiers(&SecuritySchemes, &ErrorCodes),
@@ -87,6 +94,8 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
             flow with PKCE (RFC 7636) and the hosted login and consent pages"),
         (name = "tokens", description = "RFC 6749 token endpoint and RFC 7009 revocation"),
         (name = "users", description = "The signed-in user's own account"),
+        (name = "openid", description = "OpenID Connect: UserInfo (Core §5.3) and \
+            RP-initiated logout (RP-Initiated Logout 1.0)"),
         (name = "discovery", description = "Public metadata, keys and this document"),
     ),
 )]
@@ -195,6 +204,27 @@ struct ConsentForm {
     decision: String,
 }
 
+/// `POST /userinfo` form body (RFC 6750 §2.2).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+struct UserInfoForm {
+    access_token: Option<String>,
+}
+
+/// `POST /logout` form fields: RP-Initiated Logout §2, and the confirmation page's.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+struct LogoutParameters {
+    id_token_hint: Option<String>,
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    /// The confirmation page's, bound to the browser-binding cookie.
+    csrf_token: Option<String>,
+    /// The confirmation page's: `logout` or `stay`.
+    decision: Option<String>,
+}
+
 /// `POST /revoke` form fields (RFC 7009 §2.1).
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
@@ -286,11 +316,21 @@ struct JsonWebKeySet {
         ("code_challenge" = Option<String>, Query,
             description = "BASE64URL(SHA-256(code_verifier)), 43 characters: required"),
         ("code_challenge_method" = Option<String>, Query, description = "`S256`: required"),
-        ("prompt" = Option<String>, Query, description = "`none` or `login`"),
+        ("prompt" = Option<String>, Query, description = "Space-separated: `none` (alone), \
+            `login`, `consent`, `select_account` (shows the login form)"),
         ("max_age" = Option<String>, Query,
             description = "Seconds since the last password entry after which it is asked again"),
         ("login_hint" = Option<String>, Query, description = "Pre-fills the username"),
-        ("nonce" = Option<String>, Query, description = "Kept with the code"),
+        ("nonce" = Option<String>, Query,
+            description = "Echoed exactly in the ID token (OpenID Connect, scope `openid`)"),
+        ("id_token_hint" = Option<String>, Query,
+            description = "An ID token this service issued to the client; a session of another \
+                user is not used"),
+        ("ui_locales" = Option<String>, Query, description = "Accepted and ignored"),
+        ("display" = Option<String>, Query, description = "Accepted and ignored"),
+        ("request" = Option<String>, Query, description = "Refused: `request_not_supported`"),
+        ("request_uri" = Option<String>, Query,
+            description = "Refused: `request_uri_not_supported`"),
     ),
     responses(
         (status = 200, description = "The login or consent page", content_type = "text/html",
@@ -442,6 +482,110 @@ fn revoke() {}
 #[allow(dead_code)]
 fn users_me() {}
 
+/// OpenID Connect UserInfo (Core §5.3): the claims of the token's scope about its
+/// user, `sub` always. The token needs the `openid` scope.
+#[utoipa::path(
+    get,
+    path = "/userinfo",
+    tag = "openid",
+    operation_id = "userinfo",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The claims", body = crate::oidc::UserClaims),
+        (status = 400, description = "invalid_request (e.g. a token in the query string)",
+            body = OAuthError),
+        (status = 401, description = "No token, or invalid_token", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge (RFC 6750 §3)"))),
+        (status = 403, description = "insufficient_scope: the token lacks `openid`",
+            body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge naming the scope"))),
+        (status = 405, description = "Only GET and POST", body = OAuthError),
+        (status = 503, description = "temporarily_unavailable", body = OAuthError),
+    ),
+)]
+#[allow(dead_code)]
+fn userinfo_get() {}
+
+/// The same, with the token in the header or as `access_token` in a form body
+/// (RFC 6750 §2.2), not both.
+#[utoipa::path(
+    post,
+    path = "/userinfo",
+    tag = "openid",
+    operation_id = "userinfoPost",
+    security((), ("bearer" = [])),
+    request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The claims", body = crate::oidc::UserClaims),
+        (status = 400, description = "invalid_request", body = OAuthError),
+        (status = 401, description = "No token, or invalid_token", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge (RFC 6750 §3)"))),
+        (status = 403, description = "insufficient_scope: the token lacks `openid`",
+            body = OAuthError),
+        (status = 405, description = "Only GET and POST", body = OAuthError),
+        (status = 413, description = "Body over 8 KiB", body = OAuthError),
+        (status = 415, description = "A body that is not form-encoded", body = OAuthError),
+        (status = 503, description = "temporarily_unavailable", body = OAuthError),
+    ),
+)]
+#[allow(dead_code)]
+fn userinfo_post() {}
+
+/// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0). With a valid
+/// `id_token_hint` the session ends at once; without one the user confirms on a
+/// page. Then the browser goes to the registered `post_logout_redirect_uri` (with
+/// `state`) or sees a "signed out" page.
+#[utoipa::path(
+    get,
+    path = "/logout",
+    tag = "openid",
+    operation_id = "logout",
+    params(
+        ("id_token_hint" = Option<String>, Query,
+            description = "An ID token this service issued; expired ones are accepted"),
+        ("client_id" = Option<String>, Query, description = "Must match the hint's `aud`"),
+        ("post_logout_redirect_uri" = Option<String>, Query,
+            description = "Registered for the client (exact match)"),
+        ("state" = Option<String>, Query, description = "Echoed in the redirect"),
+    ),
+    responses(
+        (status = 200, description = "The confirmation page, or the signed-out page",
+            content_type = "text/html", body = String),
+        (status = 303, description = "Signed out: to `post_logout_redirect_uri` with `state`",
+            headers(("Location" = String, description = "The registered URI"))),
+        (status = 400, description = "An invalid hint, unknown client or unregistered \
+            redirect URI: an error page, no redirect", content_type = "text/html", body = String),
+        (status = 405, description = "Only GET and POST", content_type = "text/html", body = String),
+        (status = 503, description = "The store is unavailable", content_type = "text/html",
+            body = String),
+    ),
+)]
+#[allow(dead_code)]
+fn logout_get() {}
+
+/// The same parameters as a form (RP-Initiated Logout §2 allows POST); the
+/// confirmation page posts here too, with its CSRF token and `decision`.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "openid",
+    operation_id = "logoutPost",
+    request_body(content = LogoutParameters, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The confirmation page, or the signed-out page",
+            content_type = "text/html", body = String),
+        (status = 303, description = "Signed out: to `post_logout_redirect_uri` with `state`",
+            headers(("Location" = String, description = "The registered URI"))),
+        (status = 400, description = "An invalid hint, unknown client, unregistered redirect \
+            URI or unreadable form: an error page", content_type = "text/html", body = String),
+        (status = 405, description = "Only GET and POST", content_type = "text/html", body = String),
+        (status = 503, description = "The store is unavailable", content_type = "text/html",
+            body = String),
+    ),
+)]
+#[allow(dead_code)]
+fn logout_post() {}
+
 /// Self-service registration (only when switched on).
 #[utoipa::path(
     post,
@@ -498,8 +642,8 @@ fn change_password() {}
 #[allow(dead_code)]
 fn authorization_server_metadata() {}
 
-/// The same metadata where OpenID-minded clients and API Gateway's JWT authorizer
-/// look for `jwks_uri`.
+/// OpenID Provider metadata (OpenID Connect Discovery 1.0 §3): the same document,
+/// where relying parties and API Gateway's JWT authorizer look for it.
 #[utoipa::path(
     get,
     path = "/.well-known/openid-configuration",

@@ -37,6 +37,9 @@ pub fn is_hex_colour(value: &str) -> bool {
     value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), under the issuer.
+pub const LOGOUT_PATH: &str = "/logout";
+
 /// The path of the stylesheet, under the authorization endpoint.
 pub const STYLESHEET_SUFFIX: &str = "/authorize/style.css";
 
@@ -51,6 +54,7 @@ pub struct Pages {
     stylesheet_url: String,
     login_action: String,
     consent_action: String,
+    logout_action: String,
 }
 
 /// What the login form shows.
@@ -61,6 +65,15 @@ pub struct LoginForm<'a> {
     /// `login_hint`, or what the user typed last time.
     pub username: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+/// What the sign-out confirmation carries through to its POST.
+pub struct LogoutForm<'a> {
+    pub csrf_token: &'a str,
+    pub username: &'a str,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
 }
 
 /// What the consent page shows.
@@ -85,6 +98,7 @@ impl Pages {
             stylesheet_url: format!("{issuer}{STYLESHEET_SUFFIX}"),
             login_action: format!("{issuer}/authorize/login"),
             consent_action: format!("{issuer}/authorize/consent"),
+            logout_action: format!("{issuer}{LOGOUT_PATH}"),
         }
     }
 
@@ -163,6 +177,39 @@ impl Pages {
                     div class="actions" {
                         button type="submit" name="decision" value="deny" class="secondary" { "Deny" }
                         button type="submit" name="decision" value="allow" { "Allow" }
+                    }
+                }
+            },
+        )
+    }
+
+    /// RP-Initiated Logout §2: without an `id_token_hint` the request may come from
+    /// any page, so the user confirms. The form posts back with a CSRF token.
+    pub fn logout_confirmation(&self, form: &LogoutForm<'_>) -> Markup {
+        self.layout(
+            "Sign out",
+            html! {
+                h1 { "Sign out?" }
+                p class="lead" {
+                    "You are signed in as " strong { (form.username) } "."
+                    @if let Some(client_id) = form.client_id {
+                        " " strong { (client_id) } " asks to sign you out."
+                    }
+                }
+                form id="logout-form" method="post" action=(self.logout_action) {
+                    input type="hidden" name="csrf_token" value=(form.csrf_token);
+                    @if let Some(client_id) = form.client_id {
+                        input type="hidden" name="client_id" value=(client_id);
+                    }
+                    @if let Some(uri) = form.post_logout_redirect_uri {
+                        input type="hidden" name="post_logout_redirect_uri" value=(uri);
+                    }
+                    @if let Some(state) = form.state {
+                        input type="hidden" name="state" value=(state);
+                    }
+                    div class="actions" {
+                        button type="submit" name="decision" value="stay" class="secondary" { "Stay signed in" }
+                        button type="submit" name="decision" value="logout" { "Sign out" }
                     }
                 }
             },

@@ -45,6 +45,10 @@ pub struct RefreshTokenRecord {
     /// The user's [`crate::users::UserRecord::credential_generation`] at login. A
     /// password change moves the user's on, and every older family stops refreshing.
     pub credential_generation: u32,
+    /// The browser sign-in a family started from an OpenID Connect code came from:
+    /// every refresh's new ID token carries its `auth_time` and `sid` (Core §12.2).
+    /// `None` for other grants.
+    pub sign_in: Option<crate::oidc::SignInFacts>,
 }
 
 impl RefreshTokenRecord {
@@ -113,6 +117,7 @@ pub fn first_of_family(
         idle_expires_at: (now + lifetimes.idle_seconds).min(family_expires_at),
         family_expires_at,
         credential_generation: 0,
+        sign_in: None,
     }
 }
 

@@ -79,6 +79,13 @@ impl SessionRecord {
         now >= self.expires_at
     }
 
+    /// The session's public id, OpenID Connect's `sid` in ID tokens: its storage
+    /// key, the SHA-256 of the cookie's secret id. It names the session for
+    /// RP-initiated logout and cannot be turned back into the cookie.
+    pub fn sid(&self) -> &str {
+        &self.id_hash
+    }
+
     /// Whether the session still speaks for `user`: the same user (not a namesake
     /// created after a deletion), enabled, and no password change since sign-in.
     pub fn is_valid_for(&self, user: &UserRecord, now: i64) -> bool {

@@ -21,6 +21,9 @@ use crate::oauth::ScopeSet;
 
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// The JOSE `typ` of ID tokens (OpenID Connect Core §2 leaves it open; `JWT` is
+/// what RFC 7519 §5.1 recommends and what relying parties expect).
+pub const ID_TOKEN_TYPE: &str = "JWT";
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 8725 leaves it to the
 /// deployment; 30 s covers NTP-synchronised hosts with margin).
 pub const CLOCK_SKEW_SECONDS: u64 = 30;
@@ -160,6 +163,25 @@ impl TokenSigner {
         Ok(signer)
     }
 
+    /// The `iss` of every token this signer mints.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
+    }
+
+    /// Signs an OpenID Connect ID token (Core §2): `typ` `JWT`, never `at+jwt`, so
+    /// that no ID token passes as an access token at a resource server (RFC 8725
+    /// §3.11), and the same `kid` and key as access tokens, published in the JWKS.
+    pub fn sign_id_token(&self, claims: &crate::oidc::IdTokenClaims) -> Result<String, TokenError> {
+        let mut header = Header::new(self.algorithm.jwt_algorithm());
+        header.typ = Some(ID_TOKEN_TYPE.to_owned());
+        header.kid = Some(self.key_id.clone());
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|_| TokenError::SigningFailed)
+    }
+
     pub fn issue(
         &self,
         subject: &str,
@@ -198,6 +220,8 @@ pub struct TokenVerifier {
     algorithm: SigningAlgorithm,
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    /// For `id_token_hint`: signature and issuer, not expiry or audience.
+    hint_validation: Validation,
 }
 
 /// The header fields we read ourselves before handing the token to `jsonwebtoken`.
@@ -224,14 +248,40 @@ impl TokenVerifier {
         validation.leeway = CLOCK_SKEW_SECONDS;
         validation.validate_exp = true;
         validation.validate_nbf = true;
+        let mut hint_validation = Validation::new(algorithm.jwt_algorithm());
+        hint_validation.set_issuer(&[issuer]);
+        hint_validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+        // RP-Initiated Logout §2: the OP validates that it issued the token and should
+        // accept it after `exp`; `aud` names a client, which the caller checks.
+        hint_validation.validate_aud = false;
+        hint_validation.validate_exp = false;
         TokenVerifier {
             algorithm,
             keys,
             validation,
+            hint_validation,
         }
     }
 
-    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+    /// Verifies an `id_token_hint` (Core §3.1.2.1, RP-Initiated Logout §2): an ID
+    /// token this service signed (the configured algorithm, a known `kid`, `typ`
+    /// `JWT`, our `iss`), expired or not. The caller checks `aud` against the client.
+    pub fn verify_id_token_hint(
+        &self,
+        token: &str,
+    ) -> Result<crate::oidc::IdTokenHint, TokenError> {
+        let key = self.header_key(token, |typ| typ.eq_ignore_ascii_case(ID_TOKEN_TYPE))?;
+        jsonwebtoken::decode::<crate::oidc::IdTokenHint>(token, key, &self.hint_validation)
+            .map(|data| data.claims)
+            .map_err(|e| map_jwt_error(e.kind()))
+    }
+
+    /// Checks the header as both token kinds need it and picks the key by `kid`.
+    fn header_key(
+        &self,
+        token: &str,
+        typ_ok: impl Fn(&str) -> bool,
+    ) -> Result<&DecodingKey, TokenError> {
         if token.len() > MAX_TOKEN_BYTES || token.split('.').count() != 3 {
             return Err(TokenError::Malformed);
         }
@@ -245,11 +295,7 @@ impl TokenVerifier {
         if header.alg.as_deref() != Some(self.algorithm.name()) {
             return Err(TokenError::WrongAlgorithm);
         }
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-                || t.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok {
+        if !header.typ.as_deref().is_some_and(typ_ok) {
             return Err(TokenError::WrongType);
         }
         if ["jku", "jwk", "x5u", "x5c", "crit"]
@@ -258,11 +304,18 @@ impl TokenVerifier {
         {
             return Err(TokenError::ForbiddenHeader);
         }
-        let key = header
+        header
             .kid
             .as_deref()
             .and_then(|kid| self.keys.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
+            .ok_or(TokenError::UnknownKey)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+        let key = self.header_key(token, |t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || t.eq_ignore_ascii_case("application/at+jwt")
+        })?;
         let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &self.validation)
             .map_err(|e| map_jwt_error(e.kind()))?;
         let claims = data.claims;

@@ -49,6 +49,13 @@ pub struct UserRecord {
     pub username: Username,
     pub full_name: Option<String>,
     pub email: Option<String>,
+    /// Whether an administrator confirmed that `email` belongs to the user
+    /// (`authctl user verify-email`): OpenID Connect's `email_verified`. Relying
+    /// parties link accounts by verified addresses only, so it is never assumed.
+    pub email_verified: bool,
+    /// When the profile (name, email, its verification) last changed: OpenID
+    /// Connect's `updated_at`. Password changes do not count.
+    pub updated_at: i64,
     pub password_hash: PasswordHash,
     pub disabled: bool,
     /// Scopes this user may be granted (RFC 6749 §3.3).
@@ -63,15 +70,18 @@ pub struct UserRecord {
 impl UserRecord {
     /// A new, enabled user with a fresh id.
     pub fn new(username: Username, password_hash: PasswordHash) -> Self {
+        let now = crate::now_unix();
         UserRecord {
             user_id: new_user_id(),
             username,
             full_name: None,
             email: None,
+            email_verified: false,
+            updated_at: now,
             password_hash,
             disabled: false,
             scopes: Vec::new(),
-            created_at: crate::now_unix(),
+            created_at: now,
             credential_generation: 0,
         }
     }

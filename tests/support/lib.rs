@@ -129,6 +129,7 @@ pub async fn fresh_store_at(prefix: &str, endpoint: &str) -> DynamoDbStore {
         created_at: shared::now_unix(),
         redirect_uris: vec![REDIRECT_URI.to_owned()],
         first_party: true,
+        post_logout_redirect_uris: Vec::new(),
     };
     setup
         .create_client(&client)

@@ -21,7 +21,7 @@ use super::Endpoint;
 use crate::audit::{self, AuditEvent, RequestOrigin, Subject};
 use crate::authorization::{
     self, AuthorizationCodeRecord, AuthorizationError, AuthorizationParameters, ConsentRecord,
-    NewAuthorizationCode, PENDING_LIFETIME_SECONDS, PendingAuthorization, Prompt, RedirectOutcome,
+    NewAuthorizationCode, PENDING_LIFETIME_SECONDS, PendingAuthorization, RedirectOutcome,
     VerifiedRedirect,
 };
 use crate::clients::{ClientId, ClientRecord, GrantType};
@@ -37,6 +37,7 @@ use crate::sessions::{
 };
 use crate::sign_in::{SignIn, SignInMethod};
 use crate::store::{Store, StoreError};
+use crate::tokens::TokenVerifier;
 use crate::users::UserRecord;
 
 /// What the user reads when the form they posted can no longer be used.
@@ -51,6 +52,8 @@ pub struct AuthorizeEndpoint {
     sessions: SessionLifetimes,
     cookies: CookiePolicy,
     pages: Pages,
+    /// Public keys only: for `id_token_hint` (OpenID Connect Core §3.1.2.1).
+    verifier: TokenVerifier,
 }
 
 /// A page to show instead of going on.
@@ -112,6 +115,7 @@ impl AuthorizeEndpoint {
     pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
         Ok(AuthorizeEndpoint {
+            verifier: config::token_verifier(env, &service)?,
             sign_in: SignIn::new(
                 store.clone(),
                 config::password_hasher(env, &service)?,
@@ -268,16 +272,19 @@ impl AuthorizeEndpoint {
                 "the requested scope exceeds what this client may be granted",
             ));
         }
+        let hint = self.id_token_hint(query, client)?;
         let session = self
             .live_session(request.headers(), now)
             .await
             .map_err(redirect_error)?;
-        // prompt=login, or a sign-in older than max_age, asks for the password again.
-        let session = session.filter(|(session, _)| {
-            parameters.prompt != Prompt::Login
+        // prompt=login or select_account, a sign-in older than max_age, or a session
+        // of another user than the id_token_hint's asks for the password again.
+        let session = session.filter(|(session, user)| {
+            !parameters.prompt.asks_for_password()
                 && parameters
                     .max_age
                     .is_none_or(|max_age| now - session.auth_time < max_age)
+                && hint.as_ref().is_none_or(|hint| hint.sub == user.user_id)
         });
         match session {
             Some((session, user)) => {
@@ -294,7 +301,7 @@ impl AuthorizeEndpoint {
                 )
                 .await
             }
-            None if parameters.prompt == Prompt::None => Err(AuthorizationError::new(
+            None if parameters.prompt.none => Err(AuthorizationError::new(
                 "login_required",
                 "the user is not signed in",
             )),
@@ -302,6 +309,26 @@ impl AuthorizeEndpoint {
                 .show_login(request.headers(), client, redirect, &parameters, now)
                 .await
                 .map_err(redirect_error),
+        }
+    }
+
+    /// Core §3.1.2.1: an `id_token_hint` must be an ID token this service issued to
+    /// this client (expired ones too: it only says who the client thinks is signed
+    /// in); anything else is `invalid_request`.
+    fn id_token_hint(
+        &self,
+        query: &FormParameters,
+        client: &ClientRecord,
+    ) -> Result<Option<crate::oidc::IdTokenHint>, AuthorizationError> {
+        let Some(token) = query.get("id_token_hint") else {
+            return Ok(None);
+        };
+        match self.verifier.verify_id_token_hint(token) {
+            Ok(hint) if hint.aud == client.client_id.as_str() => Ok(Some(hint)),
+            _ => Err(AuthorizationError::new(
+                "invalid_request",
+                "id_token_hint is not an ID token this service issued to this client",
+            )),
         }
     }
 
@@ -414,14 +441,16 @@ impl AuthorizeEndpoint {
         now: i64,
     ) -> Result<HttpResponse, AuthorizationError> {
         let scope = granted_scope(parameters.scope.as_ref(), user, client);
-        if !client.first_party {
+        // prompt=consent asks every client's user again (Core §3.1.2.1).
+        let ask = parameters.prompt.consent || !client.first_party;
+        if ask {
             let consent = self
                 .store
                 .get_consent(&user.user_id, &client.client_id)
                 .await
                 .map_err(|e| redirect_error(e.into()))?;
-            if !consent.is_some_and(|c| c.covers(&scope)) {
-                if parameters.prompt == Prompt::None {
+            if parameters.prompt.consent || !consent.is_some_and(|c| c.covers(&scope)) {
+                if parameters.prompt.none {
                     return Err(AuthorizationError::new(
                         "consent_required",
                         "the user has not allowed this client",
@@ -495,6 +524,7 @@ impl AuthorizeEndpoint {
             username_key: user.username.key(),
             auth_time: session.auth_time,
             nonce: parameters.nonce.clone(),
+            sid: Some(session.sid().to_owned()),
             credential_generation: user.credential_generation,
             created_at: now,
             expires_at: now + self.code_lifetime,
@@ -755,14 +785,17 @@ struct KeptPending {
 
 /// What a code carries: the requested scope (or everything, when none was
 /// requested) within what both the user and the client may have (RFC 6749 §3.3: the
-/// token response's `scope` says what was granted).
+/// token response's `scope` says what was granted). OpenID Connect's identity
+/// scopes need only the client's registration.
 fn granted_scope(
     requested: Option<&ScopeSet>,
     user: &UserRecord,
     client: &ClientRecord,
 ) -> ScopeSet {
-    let allowed =
-        |s: &str| user.scopes.iter().any(|u| u == s) && client.scopes.iter().any(|c| c == s);
+    let allowed = |s: &str| {
+        (crate::oidc::is_identity_scope(s) || user.scopes.iter().any(|u| u == s))
+            && client.scopes.iter().any(|c| c == s)
+    };
     match requested {
         Some(requested) => ScopeSet::from_tokens(requested.iter().filter(|s| allowed(s))),
         None => ScopeSet::from_tokens(user.scopes.iter().filter(|s| allowed(s)).cloned()),

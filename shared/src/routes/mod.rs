@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_docs;
 pub mod authorize;
+pub mod logout;
 pub mod revoke;
 pub mod token;
 pub mod users_me;
@@ -67,13 +68,18 @@ pub fn token_function(
 }
 
 /// The authorize function: `GET /authorize`, the login and consent forms and the
-/// pages' stylesheet, all under `/authorize`. It verifies passwords (so it has the
+/// pages' stylesheet, all under `/authorize`, and the end-session endpoint
+/// `/logout` (both own the sign-in sessions). It verifies passwords (so it has the
 /// token function's memory) but holds no signing key.
 pub fn authorize_function(
     env: &dyn Environment,
     store: Arc<dyn Store>,
-) -> Result<authorize::AuthorizeEndpoint, ConfigError> {
-    authorize::AuthorizeEndpoint::from_env(env, store)
+) -> Result<EndpointsByPath, ConfigError> {
+    let logout = logout::LogoutEndpoint::from_env(env, store.clone())?;
+    Ok(EndpointsByPath::new(
+        vec![(crate::pages::LOGOUT_PATH, Box::new(logout))],
+        Box::new(authorize::AuthorizeEndpoint::from_env(env, store)?),
+    ))
 }
 
 /// RFC 6750 bearer authentication of a resource request: the token from the
@@ -95,6 +101,46 @@ pub(crate) fn bearer_claims(
     verifier
         .verify(token)
         .map_err(|e| ApiError::InvalidToken(e.description()))
+}
+
+/// RFC 6750 §2.1 or §2.2: the token in the `Authorization` header, or in a
+/// form-encoded body as `access_token` (OpenID Connect Core §5.3.1 allows both for
+/// `POST /userinfo`); both at once is `invalid_request` (RFC 6750 §2).
+pub(crate) fn bearer_claims_in_header_or_body(
+    request: &http::Request<Bytes>,
+    verifier: &TokenVerifier,
+) -> Result<AccessTokenClaims, ApiError> {
+    let in_header = !matches!(bearer_token(request.headers())?, BearerCredentials::Absent);
+    let form_body = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !form_body || request.body().is_empty() {
+        return bearer_claims(request, verifier);
+    }
+    let form = crate::oauth::form_post(request)?;
+    match form.get("access_token") {
+        None => bearer_claims(request, verifier),
+        Some(_) if in_header => Err(ApiError::invalid_request(
+            "send the access token in the Authorization header or in the body, not both",
+        )),
+        Some(token) => {
+            if query_parameter_among(request.uri().query(), &["access_token"]).is_some() {
+                return Err(ApiError::invalid_request(
+                    "access tokens are never accepted in the URL",
+                ));
+            }
+            verifier
+                .verify(token)
+                .map_err(|e| ApiError::InvalidToken(e.description()))
+        }
+    }
 }
 
 /// Several endpoints in one function, chosen by how the path ends: behind API

@@ -126,6 +126,7 @@ impl Service {
             created_at: crate::now_unix(),
             redirect_uris: Vec::new(),
             first_party: false,
+            post_logout_redirect_uris: Vec::new(),
         };
         self.store.create_client(&client).await.unwrap();
         client
@@ -494,6 +495,15 @@ impl UserStore for UnavailableStore {
     async fn delete_user(&self, _: &str) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("x".into()))
     }
+    async fn set_email_verified(
+        &self,
+        _: &str,
+        _: &str,
+        _: bool,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("x".into()))
+    }
 }
 
 #[async_trait]
@@ -853,9 +863,10 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
         metadata["revocation_endpoint_auth_methods_supported"],
         auth_methods
     );
+    // The OpenID Connect scopes first, then the configured ones.
     assert_eq!(
         metadata["scopes_supported"],
-        serde_json::json!(["read", "write"])
+        serde_json::json!(["openid", "profile", "email", "read", "write"])
     );
     // The issuer in the metadata is the `iss` of the tokens (RFC 8414 §3.3).
     let token = s.access_token("alice").await;
@@ -1656,6 +1667,7 @@ async fn lower_cost_hashes_are_upgraded_at_login_with_one_extra_hash() {
             created_at: 0,
             redirect_uris: Vec::new(),
             first_party: false,
+            post_logout_redirect_uris: Vec::new(),
         })
         .await
         .unwrap();

@@ -19,10 +19,12 @@ use crate::clients::{self, ClientRecord, GrantType, PresentedClient};
 use crate::config::{self, ConfigError, Environment, ServiceSettings};
 use crate::error::ApiError;
 use crate::http::{HttpResponse, error_response, json_no_store};
+use crate::keys::SigningAlgorithm;
 use crate::oauth::{
     AuthorizationCodeGrantRequest, PasswordGrantRequest, RefreshGrantRequest, ScopeSet,
     TokenRequest, form_post,
 };
+use crate::oidc::{self, IdTokenClaims, SignInFacts};
 use crate::passwords::PasswordHasher;
 use crate::refresh::{self, NewRefreshToken, RefreshLifetimes, RefreshTokenRecord};
 use crate::sign_in::{SignIn, SignInMethod};
@@ -46,6 +48,10 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// OpenID Connect Core §3.1.3.3: when the authorization request's scope held
+    /// `openid` (code grant, and refreshes of it, §12.2). A JWT, `typ` `JWT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 pub struct TokenEndpoint {
@@ -53,6 +59,7 @@ pub struct TokenEndpoint {
     sign_in: SignIn,
     signer: TokenSigner,
     lifetimes: RefreshLifetimes,
+    id_token_lifetime: u64,
 }
 
 impl TokenEndpoint {
@@ -68,6 +75,7 @@ impl TokenEndpoint {
             store,
             signer: config::token_signer(env, &service)?,
             lifetimes: config::refresh_lifetimes(env)?,
+            id_token_lifetime: config::id_token_ttl(env)?,
         })
     }
 
@@ -128,7 +136,7 @@ impl TokenEndpoint {
             )
             .map_err(signing_failed)?;
         tracing::info!(outcome = "success", client_id = %client.client_id, "client credentials grant");
-        Ok(token_response(issued, None))
+        Ok(token_response(issued, None, None))
     }
 
     /// RFC 6749 §4.3.2: authenticate the resource owner (the one sign-in path,
@@ -155,24 +163,81 @@ impl TokenEndpoint {
         // Sign first: it has no side effects, so nothing is stored for a token that
         // could not be issued.
         let issued = self.issue_access_token(&user, client, &granted)?;
-        let refresh_token = if client.allows(GrantType::RefreshToken) {
-            let refresh_token = NewRefreshToken::generate();
-            let mut family = refresh::first_of_family(
-                &refresh_token,
-                &user.user_id,
-                &user.username.key(),
-                Some(client.client_id.as_str()),
-                &granted.to_string(),
-                crate::now_unix(),
-                self.lifetimes,
-            );
-            family.credential_generation = user.credential_generation;
-            self.store.start_family(&family).await?;
-            Some(refresh_token)
-        } else {
-            None
-        };
-        Ok(token_response(issued, refresh_token))
+        let refresh_token = self
+            .start_family(&user, client, &granted, crate::now_unix(), None, None)
+            .await?;
+        Ok(token_response(issued, refresh_token, None))
+    }
+
+    /// A new refresh-token family with its first token, for clients allowed the
+    /// refresh grant. `family_id` is the one derived from a code; `Ok(None)` when
+    /// that family was revoked before it started (a replay of the code won).
+    async fn start_family(
+        &self,
+        user: &UserRecord,
+        client: &ClientRecord,
+        granted: &ScopeSet,
+        now: i64,
+        family_id: Option<String>,
+        sign_in: Option<SignInFacts>,
+    ) -> Result<Option<NewRefreshToken>, ApiError> {
+        if !client.allows(GrantType::RefreshToken) {
+            return Ok(None);
+        }
+        let refresh_token = NewRefreshToken::generate();
+        let mut family = refresh::first_of_family(
+            &refresh_token,
+            &user.user_id,
+            &user.username.key(),
+            Some(client.client_id.as_str()),
+            &granted.to_string(),
+            now,
+            self.lifetimes,
+        );
+        if let Some(family_id) = family_id {
+            family.family_id = family_id;
+        }
+        family.credential_generation = user.credential_generation;
+        family.sign_in = sign_in;
+        match self.store.start_family(&family).await {
+            Ok(()) => Ok(Some(refresh_token)),
+            Err(StoreError::AlreadyExists) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// OpenID Connect Core §3.1.3.3 and §12.2: an ID token when `openid` was granted
+    /// and the key is one a relying party can verify (an HS256 secret is not
+    /// published, so HS256 deployments issue none).
+    #[allow(clippy::too_many_arguments)]
+    fn id_token(
+        &self,
+        user: &UserRecord,
+        client: &ClientRecord,
+        granted: &ScopeSet,
+        facts: &SignInFacts,
+        nonce: Option<&str>,
+        access_token: &str,
+        now: i64,
+    ) -> Result<Option<String>, ApiError> {
+        if !granted.contains(oidc::OPENID) || self.signer.algorithm() == SigningAlgorithm::Hs256 {
+            return Ok(None);
+        }
+        let claims = IdTokenClaims::new(
+            self.signer.issuer(),
+            client.client_id.as_str(),
+            user,
+            granted,
+            facts,
+            nonce,
+            access_token,
+            now,
+            self.id_token_lifetime,
+        );
+        self.signer
+            .sign_id_token(&claims)
+            .map(Some)
+            .map_err(signing_failed)
     }
 
     /// RFC 6749 §4.1.3 and RFC 7636 §4.6: a code issued to this client, for this
@@ -233,31 +298,33 @@ impl TokenEndpoint {
         let current = user_and_client_scopes(&user, client);
         let granted = ScopeSet::from_tokens(code.scope.iter().filter(|s| current.contains(s)));
         let issued = self.issue_access_token(&user, client, &granted)?;
-        let refresh_token = if client.allows(GrantType::RefreshToken) {
-            let refresh_token = NewRefreshToken::generate();
-            let mut family = refresh::first_of_family(
-                &refresh_token,
-                &user.user_id,
-                &user.username.key(),
-                Some(client.client_id.as_str()),
-                &granted.to_string(),
-                now,
-                self.lifetimes,
-            );
-            family.family_id = code.family_id();
-            family.credential_generation = user.credential_generation;
-            match self.store.start_family(&family).await {
-                Ok(()) => Some(refresh_token),
-                // A replay of this code revoked the family before it started: the
-                // refresh token would be dead on arrival.
-                Err(StoreError::AlreadyExists) => None,
-                Err(error) => return Err(error.into()),
-            }
-        } else {
-            None
+        let facts = SignInFacts {
+            auth_time: code.auth_time,
+            sid: code.sid.clone(),
         };
+        let id_token = self.id_token(
+            &user,
+            client,
+            &granted,
+            &facts,
+            code.nonce.as_deref(),
+            &issued.access_token,
+            now,
+        )?;
+        // A replay of this code may have revoked the family before it started: then
+        // no refresh token, which would be dead on arrival.
+        let refresh_token = self
+            .start_family(
+                &user,
+                client,
+                &granted,
+                now,
+                Some(code.family_id()),
+                granted.contains(oidc::OPENID).then_some(facts),
+            )
+            .await?;
         tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "authorization code grant");
-        Ok(token_response(issued, refresh_token))
+        Ok(token_response(issued, refresh_token, id_token))
     }
 
     /// Revokes (ahead, if need be) the family issued from a replayed code.
@@ -340,6 +407,19 @@ impl TokenEndpoint {
         let current = user_and_client_scopes(&user, client);
         let granted = ScopeSet::from_tokens(requested.iter().filter(|s| current.contains(s)));
         let issued = self.issue_access_token(&user, client, &granted)?;
+        // Core §12.2: the same auth_time and sid as the sign-in, no nonce.
+        let id_token = match &old.sign_in {
+            Some(facts) => self.id_token(
+                &user,
+                client,
+                &granted,
+                facts,
+                None,
+                &issued.access_token,
+                now,
+            )?,
+            None => None,
+        };
         let refresh_token = NewRefreshToken::generate();
         let successor = old.successor(refresh_token.token_hash.clone(), now, self.lifetimes);
         match self.store.rotate(&old, &successor).await {
@@ -352,7 +432,7 @@ impl TokenEndpoint {
             Err(RotationError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(outcome = "success", user_id = %user.user_id, client_id = %client.client_id, "refresh grant");
-        Ok(token_response(issued, Some(refresh_token)))
+        Ok(token_response(issued, Some(refresh_token), id_token))
     }
 
     /// Revokes the family of a reused token, retrying once. If the store still fails
@@ -402,12 +482,15 @@ fn signing_failed(error: crate::tokens::TokenError) -> ApiError {
     ApiError::Internal
 }
 
-/// The scopes both the user and the client may have (RFC 6749 §3.3).
+/// The scopes both the user and the client may have (RFC 6749 §3.3), and the
+/// OpenID Connect identity scopes the client is registered for: they release claims
+/// about the user, not permissions granted per user.
 fn user_and_client_scopes(user: &UserRecord, client: &ClientRecord) -> ScopeSet {
     ScopeSet::from_tokens(
-        user.scopes
+        client
+            .scopes
             .iter()
-            .filter(|s| client.scopes.contains(s))
+            .filter(|s| crate::oidc::is_identity_scope(s) || user.scopes.contains(s))
             .cloned(),
     )
 }
@@ -424,7 +507,11 @@ fn grantable(requested: Option<ScopeSet>, allowed: &ScopeSet) -> Result<ScopeSet
     }
 }
 
-fn token_response(issued: IssuedToken, refresh_token: Option<NewRefreshToken>) -> HttpResponse {
+fn token_response(
+    issued: IssuedToken,
+    refresh_token: Option<NewRefreshToken>,
+    id_token: Option<String>,
+) -> HttpResponse {
     json_no_store(
         StatusCode::OK,
         &TokenResponse {
@@ -433,6 +520,7 @@ fn token_response(issued: IssuedToken, refresh_token: Option<NewRefreshToken>) -
             expires_in: issued.expires_in,
             refresh_token: refresh_token.map(|t| t.token.expose_secret().to_owned()),
             scope: issued.claims.scope,
+            id_token,
         },
     )
 }

@@ -1,6 +1,6 @@
-//! Discovery: `GET /.well-known/oauth-authorization-server` (RFC 8414),
-//! `GET /.well-known/openid-configuration` (the same document, where OpenID-minded
-//! clients and API Gateway's JWT authorizer look for `jwks_uri`) and
+//! Discovery: `GET /.well-known/openid-configuration` (OpenID Connect Discovery
+//! 1.0 §3, §4), `GET /.well-known/oauth-authorization-server` (RFC 8414: the same
+//! document, so the two never disagree; RFC 8414 §2 allows the OpenID fields) and
 //! `GET /.well-known/jwks.json` (RFC 7517). Both documents are built once at cold
 //! start; this function needs no table and no private key.
 
@@ -21,14 +21,19 @@ pub const MAX_AGE_SECONDS: u32 = 300;
 
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
-/// RFC 8414 §2 authorization server metadata.
+/// RFC 8414 §2 authorization server metadata, which is also the OpenID Provider
+/// metadata of Discovery §3.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    /// OpenID Connect Core §5.3.
+    pub userinfo_endpoint: String,
     pub revocation_endpoint: String,
     pub jwks_uri: String,
+    /// OpenID Connect RP-Initiated Logout 1.0 §2.1.
+    pub end_session_endpoint: String,
     #[schema(value_type = Vec<String>)]
     pub grant_types_supported: Vec<&'static str>,
     #[schema(value_type = Vec<String>)]
@@ -48,26 +53,67 @@ pub struct ServerMetadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// Every authorization response carries `iss` (RFC 9207 §3).
     pub authorization_response_iss_parameter_supported: bool,
+    /// Discovery §3: `sub` is the user's id, the same for every client.
+    #[schema(value_type = Vec<String>)]
+    pub subject_types_supported: Vec<&'static str>,
+    /// The configured key's algorithm (RS256 is what `template.yaml` deploys;
+    /// empty under HS256, which issues no ID tokens).
+    #[schema(value_type = Vec<String>)]
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    #[schema(value_type = Vec<String>)]
+    pub claims_supported: Vec<&'static str>,
+    /// Request objects (Core §6) and the `claims` parameter (Core §5.5) are not
+    /// supported; Discovery defaults `request_uri_parameter_supported` to true, so
+    /// it is published as false.
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
 }
 
 impl ServerMetadata {
     /// Endpoints live under the issuer URL, as API Gateway serves them.
-    pub fn new(issuer: &str, scopes_supported: Vec<String>) -> Self {
+    /// `scopes_supported` lists the OpenID Connect scopes, then the configured ones.
+    pub fn new(
+        issuer: &str,
+        scopes_supported: Vec<String>,
+        algorithm: crate::keys::SigningAlgorithm,
+    ) -> Self {
+        let mut scopes: Vec<String> = crate::oidc::IDENTITY_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for scope in scopes_supported {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        let id_token_algorithms = match algorithm {
+            crate::keys::SigningAlgorithm::Hs256 => Vec::new(),
+            other => vec![other.name()],
+        };
         ServerMetadata {
             issuer: issuer.to_owned(),
             authorization_endpoint: format!("{issuer}/authorize"),
             token_endpoint: format!("{issuer}/token"),
+            userinfo_endpoint: format!("{issuer}{}", super::users_me::USERINFO_SUFFIX),
             revocation_endpoint: format!("{issuer}/revoke"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            end_session_endpoint: format!("{issuer}{}", crate::pages::LOGOUT_PATH),
             grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
             // `none` is a public client identified by client_id alone (RFC 7591 §2).
             token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
-            scopes_supported,
+            scopes_supported: scopes,
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: id_token_algorithms,
+            claims_supported: crate::oidc::CLAIMS_SUPPORTED.to_vec(),
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            claims_parameter_supported: false,
         }
     }
 }
@@ -86,7 +132,8 @@ impl WellKnownEndpoint {
     }
 
     /// `AUTH_ISSUER`, `JWT_ALGORITHM`, `JWT_VERIFICATION_KEYS` and the optional
-    /// `AUTH_SCOPES_SUPPORTED` (space-separated, published as `scopes_supported`).
+    /// `AUTH_SCOPES_SUPPORTED` (space-separated, published as `scopes_supported`
+    /// after `openid profile email`).
     pub fn from_env(env: &dyn Environment) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
         let scopes = env
@@ -100,7 +147,7 @@ impl WellKnownEndpoint {
             .map(|set| set.iter().map(str::to_owned).collect())
             .unwrap_or_default();
         Ok(WellKnownEndpoint::new(
-            &ServerMetadata::new(&service.issuer, scopes),
+            &ServerMetadata::new(&service.issuer, scopes, config::signing_algorithm(env)?),
             &config::public_key_set(env)?,
         ))
     }

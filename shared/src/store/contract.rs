@@ -149,6 +149,43 @@ pub async fn users(store: &dyn Store) {
         store.delete_user(name).await.unwrap();
     }
 
+    // OpenID Connect's email_verified: only for the address the administrator saw.
+    let mut with_email = user("carol");
+    with_email.email = Some("carol@example.com".into());
+    with_email.full_name = Some("Carol".into());
+    store.create_user(&with_email).await.unwrap();
+    assert_eq!(
+        store.get_user("carol").await.unwrap(),
+        Some(with_email.clone()),
+        "email, unverified, and updated_at read back as written"
+    );
+    assert_eq!(
+        store
+            .set_email_verified("carol", "other@example.com", true, 1_800_000_000)
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(
+        store.get_user("carol").await.unwrap(),
+        Some(with_email.clone()),
+        "a refused verification writes nothing"
+    );
+    store
+        .set_email_verified("carol", "carol@example.com", true, 1_800_000_000)
+        .await
+        .unwrap();
+    let verified = store.get_user("carol").await.unwrap().unwrap();
+    assert!(verified.email_verified);
+    assert_eq!(verified.updated_at, 1_800_000_000);
+    assert_eq!(
+        store
+            .set_email_verified("nobody", "carol@example.com", true, 1)
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.get_user("nobody").await.unwrap(), None);
+    store.delete_user("carol").await.unwrap();
+
     let generation = store
         .get_user("alice")
         .await
@@ -263,8 +300,9 @@ pub async fn clients(store: &dyn Store) {
         scopes: vec!["read".into(), "write".into()],
         disabled: false,
         created_at: 1_700_000_000,
-        redirect_uris: Vec::new(),
+        redirect_uris: vec!["https://backend.example.com/cb".into()],
         first_party: false,
+        post_logout_redirect_uris: vec!["https://backend.example.com/bye".into()],
     };
     store.create_client(&confidential).await.unwrap();
     let mut impostor = confidential.clone();
@@ -294,6 +332,7 @@ pub async fn clients(store: &dyn Store) {
         created_at: 1_700_000_000,
         redirect_uris: Vec::new(),
         first_party: false,
+        post_logout_redirect_uris: Vec::new(),
     };
     store.create_client(&public).await.unwrap();
     assert_eq!(
@@ -331,15 +370,20 @@ fn successor(record: &RefreshTokenRecord) -> RefreshTokenRecord {
 /// A family starts once; each token rotates once; revocation covers every token of
 /// the family; a failed rotation writes nothing.
 pub async fn refresh_tokens(store: &dyn Store) {
-    let first = first_of_family(
+    let mut first = first_of_family(
         &NewRefreshToken::generate(),
         "usr_1",
         "alice",
         Some("web"),
-        "read write",
+        "openid read write",
         crate::now_unix(),
         RefreshLifetimes::default(),
     );
+    // A family from an OpenID Connect sign-in keeps its facts for new ID tokens.
+    first.sign_in = Some(crate::oidc::SignInFacts {
+        auth_time: 1_700_000_000,
+        sid: Some("session-hash".into()),
+    });
     store.start_family(&first).await.unwrap();
     assert_eq!(
         store.start_family(&first).await,
@@ -355,6 +399,17 @@ pub async fn refresh_tokens(store: &dyn Store) {
 
     let second = successor(&first);
     store.rotate(&first, &second).await.unwrap();
+    assert_eq!(
+        store
+            .find_refresh_token(&second.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .sign_in,
+        first.sign_in,
+        "a successor keeps the sign-in's auth_time and sid"
+    );
     assert!(
         store
             .find_refresh_token(&first.token_hash)
@@ -412,7 +467,7 @@ fn pending(id: &str) -> crate::authorization::PendingAuthorization {
         parameters: AuthorizationParameters {
             scope: Some(crate::oauth::ScopeSet::from_tokens(["read", "write"])),
             code_challenge: crate::pkce::CodeChallenge::of_verifier(&"v".repeat(43)),
-            prompt: Prompt::Login,
+            prompt: Prompt::LOGIN,
             max_age: Some(300),
             login_hint: Some("alice".into()),
             nonce: Some("n-0S6_WzA2Mj".into()),
@@ -434,6 +489,7 @@ fn code(code_hash: &str) -> crate::authorization::AuthorizationCodeRecord {
         username_key: "alice".into(),
         auth_time: 1_700_000_001,
         nonce: None,
+        sid: Some("session-hash".into()),
         credential_generation: 3,
         created_at: 1_700_000_002,
         expires_at: 1_700_000_062,
@@ -459,7 +515,7 @@ pub async fn sign_in(store: &dyn Store) {
     bare.redirect.state = None;
     bare.redirect.redirect_uri_sent = false;
     bare.parameters.scope = None;
-    bare.parameters.prompt = Prompt::Default;
+    bare.parameters.prompt = Prompt::DEFAULT;
     bare.parameters.max_age = None;
     bare.parameters.login_hint = None;
     bare.parameters.nonce = None;

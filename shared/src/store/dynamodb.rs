@@ -328,6 +328,14 @@ fn to_item(user: &UserRecord) -> Item {
     if let Some(email) = &user.email {
         item.insert("email".into(), s(email));
     }
+    item.insert(
+        "email_verified".into(),
+        AttributeValue::Bool(user.email_verified),
+    );
+    item.insert(
+        "updated_at".into(),
+        AttributeValue::N(user.updated_at.to_string()),
+    );
     item
 }
 
@@ -339,6 +347,11 @@ fn from_item(item: &Item) -> Result<UserRecord, StoreError> {
             .ok_or(StoreError::Corrupt(name))
     };
     let optional = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let created_at: i64 = item
+        .get("created_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or(StoreError::Corrupt("created_at"))?;
     Ok(UserRecord {
         user_id: string("user_id")?,
         username: Username::parse(&string("username")?)
@@ -361,11 +374,22 @@ fn from_item(item: &Item) -> Result<UserRecord, StoreError> {
             None => Vec::new(),
             Some(_) => return Err(StoreError::Corrupt("scopes")),
         },
-        created_at: item
-            .get("created_at")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .ok_or(StoreError::Corrupt("created_at"))?,
+        created_at,
+        // Items written before these existed: unverified, never updated.
+        email_verified: match item.get("email_verified") {
+            None => false,
+            Some(v) => *v
+                .as_bool()
+                .map_err(|_| StoreError::Corrupt("email_verified"))?,
+        },
+        updated_at: match item.get("updated_at") {
+            None => created_at,
+            Some(v) => v
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or(StoreError::Corrupt("updated_at"))?,
+        },
         credential_generation: generation(item)?,
     })
 }
@@ -415,6 +439,40 @@ impl UserStore for DynamoDbStore {
             .await
             .map(|_| ())
             .map_err(|e| conditional_write_failure("UpdateItem", StoreError::NotFound, e))
+    }
+
+    async fn set_email_verified(
+        &self,
+        username_key: &str,
+        email: &str,
+        verified: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(username_key)))
+            .update_expression("SET email_verified = :verified, updated_at = :now")
+            .condition_expression("attribute_exists(pk) AND email = :email")
+            .expression_attribute_values(":verified", AttributeValue::Bool(verified))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":email", AttributeValue::S(email.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Which half of the condition failed: a second read tells.
+            Err(error) => {
+                match conditional_write_failure("UpdateItem", StoreError::Conflict, error) {
+                    StoreError::Conflict => match self.get_user(username_key).await? {
+                        None => Err(StoreError::NotFound),
+                        Some(_) => Err(StoreError::Conflict),
+                    },
+                    other => Err(other),
+                }
+            }
+        }
     }
 
     async fn change_password(
@@ -601,6 +659,16 @@ fn client_item(client: &ClientRecord) -> Item {
         "first_party".into(),
         AttributeValue::Bool(client.first_party),
     );
+    item.insert(
+        "post_logout_redirect_uris".into(),
+        AttributeValue::L(
+            client
+                .post_logout_redirect_uris
+                .iter()
+                .map(|v| s(v))
+                .collect(),
+        ),
+    );
     item
 }
 
@@ -665,6 +733,10 @@ fn client_from_item(item: &Item) -> Result<ClientRecord, StoreError> {
             Some(value) => *value
                 .as_bool()
                 .map_err(|_| StoreError::Corrupt("first_party"))?,
+        },
+        post_logout_redirect_uris: match item.get("post_logout_redirect_uris") {
+            None => Vec::new(),
+            Some(_) => strings("post_logout_redirect_uris")?,
         },
     })
 }
@@ -892,6 +964,12 @@ fn refresh_item(record: &RefreshTokenRecord) -> Item {
     if let Some(client_id) = &record.client_id {
         item.insert("client_id".into(), s(client_id));
     }
+    if let Some(sign_in) = &record.sign_in {
+        item.insert("auth_time".into(), n(sign_in.auth_time));
+        if let Some(sid) = &sign_in.sid {
+            item.insert("sid".into(), s(sid));
+        }
+    }
     item
 }
 
@@ -919,6 +997,16 @@ fn refresh_from_item(token_hash: &str, item: &Item) -> Result<RefreshTokenRecord
         idle_expires_at: number("idle_expires_at")?,
         family_expires_at: number(TTL_ATTRIBUTE)?,
         credential_generation: generation(item)?,
+        sign_in: match item.get("auth_time") {
+            None => None,
+            Some(_) => Some(crate::oidc::SignInFacts {
+                auth_time: number("auth_time")?,
+                sid: match item.get("sid") {
+                    None => None,
+                    Some(_) => Some(string("sid")?),
+                },
+            }),
+        },
     })
 }
 
@@ -1218,6 +1306,7 @@ mod tests {
             created_at: 1,
             redirect_uris: Vec::new(),
             first_party: false,
+            post_logout_redirect_uris: vec!["https://svc.example.com/bye".into()],
         };
         let mut item = client_item(&client);
         assert_eq!(item["pk"], AttributeValue::S("CLIENT#svc".into()));

@@ -113,6 +113,24 @@ impl UserStore for MemoryStore {
         }
     }
 
+    async fn set_email_verified(
+        &self,
+        username_key: &str,
+        email: &str,
+        verified: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match self.users().get_mut(username_key) {
+            None => Err(StoreError::NotFound),
+            Some(user) if user.email.as_deref() != Some(email) => Err(StoreError::Conflict),
+            Some(user) => {
+                user.email_verified = verified;
+                user.updated_at = now;
+                Ok(())
+            }
+        }
+    }
+
     async fn upgrade_password_hash(
         &self,
         username_key: &str,

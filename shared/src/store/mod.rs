@@ -79,6 +79,17 @@ pub trait UserStore: Send + Sync {
         current: &PasswordHash,
         upgraded: &PasswordHash,
     ) -> Result<bool, StoreError>;
+    /// Marks the user's email address verified (or not), only if it is still
+    /// `email` (else [`StoreError::Conflict`]: the administrator verified another
+    /// address), and sets `updated_at` to `now`. A missing user is
+    /// [`StoreError::NotFound`].
+    async fn set_email_verified(
+        &self,
+        username_key: &str,
+        email: &str,
+        verified: bool,
+        now: i64,
+    ) -> Result<(), StoreError>;
     async fn delete_user(&self, username_key: &str) -> Result<(), StoreError>;
     /// Creates many users (a migration), each only if absent: `true` for each user
     /// created, `false` for one that existed and was left untouched. Users in one

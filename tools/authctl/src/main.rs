@@ -103,6 +103,10 @@ enum UserCommand {
         full_name: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// The email address is known to be the user's (OpenID Connect
+        /// `email_verified`); unverified by default.
+        #[arg(long, requires = "email")]
+        email_verified: bool,
         /// A scope the user may be granted; repeat for several.
         #[arg(long = "scope")]
         scopes: Vec<String>,
@@ -174,6 +178,19 @@ enum UserCommand {
         #[command(flatten)]
         table: TableArgs,
     },
+    /// Mark the user's email address verified: OpenID Connect's `email_verified`
+    /// becomes true (relying parties trust only verified addresses). `--address`
+    /// must be the stored address, so that a changed one is never verified blindly.
+    VerifyEmail {
+        username: String,
+        #[arg(long, value_name = "EMAIL")]
+        address: String,
+        /// Mark it unverified again instead.
+        #[arg(long)]
+        unverify: bool,
+        #[command(flatten)]
+        table: TableArgs,
+    },
     /// Lift a login lock and forget the failed attempts of a username.
     Unlock {
         username: String,
@@ -239,6 +256,11 @@ enum ClientCommand {
         /// The service's own application: its users see no consent page.
         #[arg(long)]
         first_party: bool,
+        /// Where OpenID Connect RP-initiated logout (/logout) may send the browser
+        /// afterwards; repeat for several. Compared as exact strings; the same
+        /// schemes as --redirect-uri.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
         /// bcrypt cost for the secret's hash.
         #[arg(long, env = "BCRYPT_COST", default_value_t = passwords::DEFAULT_COST)]
         bcrypt_cost: u32,
@@ -403,6 +425,7 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             username: name,
             full_name,
             email,
+            email_verified,
             scopes,
             bcrypt_cost,
             policy,
@@ -432,6 +455,7 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             let mut user = UserRecord::new(name.clone(), hash);
             user.full_name = full_name;
             user.email = email;
+            user.email_verified = email_verified;
             user.scopes = scope_set.iter().map(str::to_owned).collect();
             store(&table)
                 .await
@@ -456,6 +480,7 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
                 serde_json::to_value(user.public_profile()).map_err(|e| e.to_string())?;
             shown["user_id"] = user.user_id.into();
             shown["scopes"] = user.scopes.into();
+            shown["email_verified"] = user.email_verified.into();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&shown).unwrap_or_default()
@@ -466,6 +491,29 @@ async fn user_command(command: UserCommand) -> Result<(), String> {
             username: name,
             table,
         } => set_disabled(&name, &table, true).await,
+        UserCommand::VerifyEmail {
+            username: name,
+            address,
+            unverify,
+            table,
+        } => {
+            let key = username(&name)?.key();
+            match store(&table)
+                .await
+                .set_email_verified(&key, &address, !unverify, shared::now_unix())
+                .await
+            {
+                Ok(()) => {
+                    let state = if unverify { "unverified" } else { "verified" };
+                    println!("{address} of {name} is now {state}");
+                    Ok(())
+                }
+                Err(StoreError::Conflict) => Err(format!(
+                    "{name}'s email address is not {address}: nothing changed"
+                )),
+                Err(e) => Err(describe(e, &name)),
+            }
+        }
         UserCommand::Enable {
             username: name,
             table,
@@ -649,10 +697,17 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
             scopes,
             redirect_uris,
             first_party,
+            post_logout_redirect_uris,
             bcrypt_cost,
             table,
         } => {
             let id = client_id(&id)?;
+            let mut post_logout_redirect_uris = post_logout_redirect_uris;
+            post_logout_redirect_uris.dedup();
+            for uri in &post_logout_redirect_uris {
+                shared::redirect_uri::check_registration(uri, public)
+                    .map_err(|e| format!("--post-logout-redirect-uri {uri}: {e}"))?;
+            }
             // A URI given twice would make a request without redirect_uri ambiguous.
             let mut redirect_uris = redirect_uris;
             let mut seen = std::collections::HashSet::new();
@@ -711,6 +766,7 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
                 created_at: shared::now_unix(),
                 redirect_uris,
                 first_party,
+                post_logout_redirect_uris,
             };
             store(&table)
                 .await
@@ -744,6 +800,7 @@ async fn client_command(command: ClientCommand) -> Result<(), String> {
                 "scopes": client.scopes,
                 "redirect_uris": client.redirect_uris,
                 "first_party": client.first_party,
+                "post_logout_redirect_uris": client.post_logout_redirect_uris,
                 "disabled": client.disabled,
                 "created_at": client.created_at,
             });

@@ -21,6 +21,7 @@ use shared::oauth::MAX_BODY_BYTES;
 use shared::routes::Endpoint;
 use shared::routes::api_docs::ApiDocsEndpoint;
 use shared::routes::authorize::AuthorizeEndpoint;
+use shared::routes::logout::LogoutEndpoint;
 use shared::routes::revoke::RevokeEndpoint;
 use shared::routes::token::TokenEndpoint;
 use shared::routes::users_me::UsersMeEndpoint;
@@ -48,6 +49,9 @@ pub struct LocalOptions {
     pub scopes: Vec<String>,
     /// Redirect URIs for `local-app` besides the loopback ones.
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back, for `local-app` and the
+    /// consent clients (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
     /// Public clients that are not first-party (they get the consent page), with
     /// `local-app`'s redirect URIs and grants.
     pub consent_clients: Vec<String>,
@@ -99,9 +103,11 @@ pub async fn routes(
     let store = open_store(options.table.as_deref()).await?;
     let describe = |e: ConfigError| e.to_string();
     let token = TokenEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
-    let users_me = UsersMeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
+    let users_me: Arc<dyn Endpoint> =
+        Arc::new(UsersMeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?);
     let authorize: Arc<dyn Endpoint> =
         Arc::new(AuthorizeEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?);
+    let logout = LogoutEndpoint::from_env(&env, Arc::clone(&store)).map_err(describe)?;
     for (name, password) in &options.users {
         let username = Username::parse(name).map_err(|e| format!("{name}: {e}"))?;
         let hash = token
@@ -129,6 +135,10 @@ pub async fn routes(
         shared::redirect_uri::check_registration(uri, true)
             .map_err(|e| format!("--redirect-uri {uri}: {e}"))?;
     }
+    for uri in &options.post_logout_redirect_uris {
+        shared::redirect_uri::check_registration(uri, true)
+            .map_err(|e| format!("--post-logout-redirect-uri {uri}: {e}"))?;
+    }
     let browser_client = |id: &str, first_party: bool| -> Result<ClientRecord, String> {
         Ok(ClientRecord {
             client_id: ClientId::parse(id).map_err(|e| format!("{id}: {e}"))?,
@@ -138,11 +148,17 @@ pub async fn routes(
                 GrantType::Password,
                 GrantType::RefreshToken,
             ],
-            scopes: options.scopes.clone(),
+            // OpenID Connect sign-in works with nothing configured but the client id.
+            scopes: shared::oidc::IDENTITY_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .chain(options.scopes.iter().cloned())
+                .collect(),
             disabled: false,
             created_at: shared::now_unix(),
             redirect_uris: redirect_uris.clone(),
             first_party,
+            post_logout_redirect_uris: options.post_logout_redirect_uris.clone(),
         })
     };
     let mut clients = vec![browser_client(PUBLIC_CLIENT_ID, true)?];
@@ -165,6 +181,7 @@ pub async fn routes(
             created_at: shared::now_unix(),
             redirect_uris: Vec::new(),
             first_party: false,
+            post_logout_redirect_uris: Vec::new(),
         });
     }
     for client in &clients {
@@ -187,7 +204,9 @@ pub async fn routes(
             "/revoke",
             Arc::new(RevokeEndpoint::new(Arc::clone(&store), passwords)),
         ),
-        ("/users/me", Arc::new(users_me)),
+        ("/logout", Arc::new(logout)),
+        ("/users/me", Arc::clone(&users_me)),
+        ("/userinfo", users_me),
         ("/users", Arc::clone(&accounts)),
         ("/users/me/password", accounts),
         ("/.well-known/{*document}", well_known),

@@ -31,6 +31,11 @@ struct Args {
     /// http://localhost/callback are always registered.
     #[arg(long = "redirect-uri", value_name = "URI")]
     redirect_uris: Vec<String>,
+    /// Where RP-initiated logout (GET /logout) may send the browser back, for
+    /// local-app and the consent clients (exact match); repeat for several. Without
+    /// one, logout ends on a "signed out" page.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    post_logout_redirect_uris: Vec<String>,
     /// Register a public client that is not first-party (its users see a consent
     /// page), with local-app's redirect URIs; repeat for several.
     #[arg(long = "consent-client", value_name = "ID")]
@@ -85,11 +90,13 @@ fn print_browser_sign_in(base_url: &str) {
         .append_pair("response_type", "code")
         .append_pair("client_id", PUBLIC_CLIENT_ID)
         .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", "openid profile email")
         .append_pair("state", &state)
+        .append_pair("nonce", &shared::random_token(12))
         .append_pair("code_challenge", challenge.as_str())
         .append_pair("code_challenge_method", "S256")
         .finish();
-    println!("Browser sign-in (authorization code + PKCE):");
+    println!("Browser sign-in (OpenID Connect: authorization code + PKCE, ID token):");
     println!("  1. Open {base_url}/authorize?{query}");
     println!(
         "  2. Sign in. The browser lands on {redirect_uri}?code=...&state={state}&iss=... (nothing listens there: copy the code from the address bar)"
@@ -123,6 +130,7 @@ async fn main() -> Result<(), String> {
         scopes: args.scopes,
         redirect_uris: args.redirect_uris,
         consent_clients: args.consent_clients,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
         bcrypt_cost: args.bcrypt_cost,
         self_service: args.self_service,
         algorithm: if args.algorithm == "RS256" {
@@ -144,7 +152,10 @@ async fn main() -> Result<(), String> {
     }
     println!("Listening on {base_url}");
     println!(
-        "  POST /token, POST /revoke, GET /users/me, GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json"
+        "  GET /authorize, POST /token, POST /revoke, GET /users/me, GET|POST /userinfo, GET|POST /logout"
+    );
+    println!(
+        "  OpenID Connect discovery: {base_url}/.well-known/openid-configuration (JWKS: /.well-known/jwks.json)"
     );
     if args.self_service {
         println!("  POST /users, POST /users/me/password (self-service is on)");

@@ -26,6 +26,8 @@ const ISSUER: &str = "https://auth.example.com";
 const PASSWORD: &str = "correct horse battery";
 const APP_CB: &str = "https://app.example.com/cb";
 const LOOPBACK_CB: &str = "http://127.0.0.1/callback";
+/// Every test client's registered post-logout redirect URI.
+const SIGNED_OUT: &str = "https://app.example.com/signed-out";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const BACKEND_SECRET: &str = "backend-secret-for-tests-only";
@@ -34,6 +36,9 @@ struct Service {
     store: Arc<MemoryStore>,
     authorize: AuthorizeEndpoint,
     token: TokenEndpoint,
+    logout: crate::routes::logout::LogoutEndpoint,
+    users_me: crate::routes::users_me::UsersMeEndpoint,
+    env: HashMap<String, String>,
 }
 
 fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -57,7 +62,10 @@ async fn service_with(extra: &[(&str, &str)]) -> Service {
     let service = Service {
         authorize: AuthorizeEndpoint::from_env(&env, store.clone()).unwrap(),
         token: TokenEndpoint::from_env(&env, store.clone()).unwrap(),
+        logout: crate::routes::logout::LogoutEndpoint::from_env(&env, store.clone()).unwrap(),
+        users_me: crate::routes::users_me::UsersMeEndpoint::from_env(&env, store.clone()).unwrap(),
         store,
+        env,
     };
     service.add_user("alice", &["read", "write"]).await;
     let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
@@ -123,11 +131,14 @@ impl Service {
                 client_id: ClientId::parse(id).unwrap(),
                 secret_hash,
                 grant_types: grants.to_vec(),
-                scopes: vec!["read".into(), "write".into()],
+                scopes: ["read", "write", "openid", "profile", "email"]
+                    .map(String::from)
+                    .to_vec(),
                 disabled: false,
                 created_at: 0,
                 redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
                 first_party,
+                post_logout_redirect_uris: vec![SIGNED_OUT.to_owned()],
             })
             .await
             .unwrap();
@@ -509,6 +520,7 @@ async fn rfc6749_4_1_3_codes_are_bound_to_client_redirect_uri_and_lifetime() {
             username_key: "alice".into(),
             auth_time: now - 120,
             nonce: None,
+            sid: None,
             credential_generation: alice.credential_generation,
             created_at: now - 61,
             expires_at: now - 1,
@@ -933,3 +945,5 @@ async fn production_cookies_are_secure_host_prefixed_and_login_hint_prefills() {
         assert!(session.contains(part), "{session}");
     }
 }
+
+mod oidc;

@@ -110,7 +110,7 @@ fn pending_item(pending: &PendingAuthorization) -> Item {
                 .as_deref(),
         )
         .string("code_challenge", parameters.code_challenge.as_str())
-        .string("prompt", parameters.prompt.as_str())
+        .string("prompt", &parameters.prompt.to_string())
         .optional_string("login_hint", parameters.login_hint.as_deref())
         .optional_string("nonce", parameters.nonce.as_deref())
         .number("created_at", pending.created_at)
@@ -131,6 +131,7 @@ fn code_item(code: &AuthorizationCodeRecord) -> Item {
         .string("username_key", &code.username_key)
         .number("auth_time", code.auth_time)
         .optional_string("nonce", code.nonce.as_deref())
+        .optional_string("sid", code.sid.as_deref())
         .number(
             "credential_generation",
             i64::from(code.credential_generation),
@@ -224,12 +225,11 @@ impl Attributes<'_> {
 fn pending_from_item(id_hash: &str, item: &Item) -> Result<PendingAuthorization, StoreError> {
     let a = Attributes(item);
     let stored_prompt = a.string("prompt")?;
-    let prompt = Prompt::from_stored(&stored_prompt);
-    // `from_stored` reads anything unknown as the default; a stored value is one of
-    // ours or corrupt.
-    if prompt.as_str() != stored_prompt {
-        return Err(StoreError::Corrupt("prompt"));
-    }
+    // A stored value is one of ours (as `Display` writes it) or corrupt.
+    let prompt = Prompt::parse(&stored_prompt)
+        .ok()
+        .filter(|p| p.to_string() == stored_prompt)
+        .ok_or(StoreError::Corrupt("prompt"))?;
     let scope = match a.optional_string("scope")? {
         None => None,
         Some(scope) => Some(ScopeSet::parse(&scope).map_err(|_| StoreError::Corrupt("scope"))?),
@@ -274,6 +274,7 @@ fn code_from_item(code_hash: &str, item: &Item) -> Result<StoredCode, StoreError
             username_key: a.string("username_key")?,
             auth_time: a.number("auth_time")?,
             nonce: a.optional_string("nonce")?,
+            sid: a.optional_string("sid")?,
             credential_generation: a.generation()?,
             created_at: a.number("created_at")?,
             expires_at: a.number(TTL_ATTRIBUTE)?,
@@ -506,7 +507,11 @@ mod tests {
             parameters: AuthorizationParameters {
                 scope: Some(ScopeSet::from_tokens(["read", "write"])),
                 code_challenge: CodeChallenge::of_verifier(&"v".repeat(43)),
-                prompt: Prompt::None,
+                prompt: Prompt {
+                    login: true,
+                    consent: true,
+                    ..Prompt::DEFAULT
+                },
                 max_age: Some(0),
                 login_hint: Some("alice".into()),
                 nonce: Some("n-1".into()),
@@ -528,6 +533,7 @@ mod tests {
             username_key: "alice".into(),
             auth_time: 1_700_000_001,
             nonce: Some("n".into()),
+            sid: Some("sid-1".into()),
             credential_generation: 4,
             created_at: 1_700_000_002,
             expires_at: 1_700_000_062,
@@ -571,7 +577,7 @@ mod tests {
         bare.redirect.state = None;
         bare.redirect.redirect_uri_sent = false;
         bare.parameters.scope = None;
-        bare.parameters.prompt = Prompt::Default;
+        bare.parameters.prompt = Prompt::DEFAULT;
         bare.parameters.max_age = None;
         bare.parameters.login_hint = None;
         bare.parameters.nonce = None;
@@ -633,7 +639,7 @@ mod tests {
             };
             pending_from_item(&record.id_hash, &item)
         };
-        let cases: [(&str, Option<AttributeValue>, &str); 12] = [
+        let cases: [(&str, Option<AttributeValue>, &str); 13] = [
             ("csrf_hash", None, "csrf_hash"),
             (
                 "browser_hash",
@@ -645,7 +651,8 @@ mod tests {
             ("state", Some(AttributeValue::Bool(true)), "state"),
             ("scope", Some(s("a\"b")), "scope"),
             ("code_challenge", Some(s("short")), "code_challenge"),
-            ("prompt", Some(s("consent")), "prompt"),
+            ("prompt", Some(s("bogus")), "prompt"),
+            ("prompt", Some(s("consent  login")), "prompt"),
             ("prompt", None, "prompt"),
             ("max_age", Some(AttributeValue::N("-1".into())), "max_age"),
             ("max_age", Some(s("300")), "max_age"),
