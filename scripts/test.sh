@@ -3,8 +3,8 @@
 # .venv), starts a local DynamoDB-compatible server (moto) on a free port, runs
 # formatting, lints, every Rust test, the template checks (cfn-lint and
 # `sam validate --lint`), the soak, the `cargo lambda watch` path, the API docs (schemathesis,
-# headless Chromium; Chromium is installed with apt if missing), browser sign-in in headless
-# Chromium and the release arm64 build,
+# headless Chromium; Chromium is installed with apt if missing), browser sign-in and OpenID
+# Connect (Authlib as the relying party) in headless Chromium and the release arm64 build,
 # then stops the server. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,6 +99,9 @@ tests/api_docs_check.sh
 
 step "Browser sign-in in headless Chromium (Playwright + Authlib against the local server)"
 tests/browser_sign_in.sh
+
+step "OpenID Connect in headless Chromium (Authlib's relying party against the local server)"
+tests/openid_connect.sh
 
 # What `sam build` and `cargo lambda deploy` ship: the functions for arm64 (zig, which
 # cargo-lambda brings, links them), optimised, with the release profile's fat LTO.

@@ -711,3 +711,177 @@ async fn csv_import_and_resume() {
     assert!(store.get_user("csv499").await.unwrap().is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// OpenID Connect registration data: post-logout redirect URIs on a client (checked
+/// like redirect URIs), and `email_verified`, which only an administrator sets, and
+/// only for the address stored.
+#[tokio::test]
+async fn openid_post_logout_uris_and_email_verification_through_the_cli() {
+    use shared::clients::ClientId;
+    use shared::store::{ClientStore, UserStore};
+
+    let table = unique_table_name("cli");
+    assert!(authctl(&table, &["table", "create"], None).status.success());
+    let store = shared::store::DynamoDbStore::connect(&shared::store::StoreSettings {
+        table_name: table.clone(),
+        endpoint_url: Some(dynamodb_endpoint()),
+    })
+    .await;
+    let add = authctl(
+        &table,
+        &[
+            "client",
+            "add",
+            "rp",
+            "--public",
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://rp.example.test/cb",
+            "--post-logout-redirect-uri",
+            "https://rp.example.test/signed-out",
+            "--post-logout-redirect-uri",
+            "http://127.0.0.1/bye",
+            "--scope",
+            "openid",
+        ],
+        None,
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let stored = store
+        .get_client(&ClientId::parse("rp").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.post_logout_redirect_uris,
+        vec!["https://rp.example.test/signed-out", "http://127.0.0.1/bye"]
+    );
+    let shown: serde_json::Value =
+        serde_json::from_slice(&authctl(&table, &["client", "show", "rp"], None).stdout).unwrap();
+    assert_eq!(
+        shown["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example.test/signed-out", "http://127.0.0.1/bye"])
+    );
+    let refused = authctl(
+        &table,
+        &[
+            "client",
+            "add",
+            "rp2",
+            "--public",
+            "--post-logout-redirect-uri",
+            "http://rp.example.test/bye",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--post-logout-redirect-uri"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(
+        store
+            .get_client(&ClientId::parse("rp2").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // email_verified: false unless an administrator says otherwise.
+    let password = "a long enough password\n";
+    let user = authctl(
+        &table,
+        &[
+            "user",
+            "add",
+            "Yan",
+            "--email",
+            "yan@example.test",
+            "--bcrypt-cost",
+            "10",
+        ],
+        Some(password),
+    );
+    assert!(user.status.success(), "{}", text(&user));
+    assert!(!store.get_user("yan").await.unwrap().unwrap().email_verified);
+    let wrong = authctl(
+        &table,
+        &[
+            "user",
+            "verify-email",
+            "yan",
+            "--address",
+            "other@example.test",
+        ],
+        None,
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong).contains("not other@example.test"),
+        "{}",
+        text(&wrong)
+    );
+    assert!(!store.get_user("yan").await.unwrap().unwrap().email_verified);
+    let verify = authctl(
+        &table,
+        &[
+            "user",
+            "verify-email",
+            "YAN",
+            "--address",
+            "yan@example.test",
+        ],
+        None,
+    );
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(store.get_user("yan").await.unwrap().unwrap().email_verified);
+    let shown: serde_json::Value =
+        serde_json::from_slice(&authctl(&table, &["user", "show", "yan"], None).stdout).unwrap();
+    assert_eq!(shown["email_verified"], true);
+    let unverify = authctl(
+        &table,
+        &[
+            "user",
+            "verify-email",
+            "yan",
+            "--address",
+            "yan@example.test",
+            "--unverify",
+        ],
+        None,
+    );
+    assert!(unverify.status.success(), "{}", text(&unverify));
+    assert!(!store.get_user("yan").await.unwrap().unwrap().email_verified);
+    // Verified at creation, when the administrator knows.
+    let known = authctl(
+        &table,
+        &[
+            "user",
+            "add",
+            "xia",
+            "--email",
+            "xia@example.test",
+            "--email-verified",
+            "--bcrypt-cost",
+            "10",
+        ],
+        Some(password),
+    );
+    assert!(known.status.success(), "{}", text(&known));
+    assert!(store.get_user("xia").await.unwrap().unwrap().email_verified);
+    let missing = authctl(
+        &table,
+        &[
+            "user",
+            "verify-email",
+            "nobody",
+            "--address",
+            "x@example.test",
+        ],
+        None,
+    );
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("no user"), "{}", text(&missing));
+}

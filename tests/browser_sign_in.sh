@@ -11,12 +11,7 @@ mkdir -p "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 
-if ! command -v chromium >/dev/null; then
-  echo "installing Debian's chromium for the browser sign-in test"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$work/apt.log"
-fi
+tests/ensure_chromium.sh "$work/apt.log"
 
 cargo build --quiet --locked -p local-server
 target/debug/local-server --port "$port" --bcrypt-cost 4 --user alice:wonderland-42 \

@@ -22,6 +22,7 @@ struct Functions {
     authorize: AuthorizeEndpoint,
     token: Arc<TokenEndpoint>,
     users_me: UsersMeEndpoint,
+    logout: shared::routes::logout::LogoutEndpoint,
 }
 
 async fn functions(prefix: &str) -> Functions {
@@ -40,6 +41,7 @@ async fn functions(prefix: &str) -> Functions {
         authorize: AuthorizeEndpoint::from_env(&env, store.clone()).unwrap(),
         token: Arc::new(TokenEndpoint::from_env(&env, store.clone()).unwrap()),
         users_me: UsersMeEndpoint::from_env(&env, store.clone()).unwrap(),
+        logout: shared::routes::logout::LogoutEndpoint::from_env(&env, store.clone()).unwrap(),
         store,
     }
 }
@@ -224,4 +226,101 @@ async fn twenty_concurrent_redemptions_of_one_code_exactly_one_succeeds() {
         .await;
         assert_eq!(json_body(&refresh)["error"], "invalid_grant");
     }
+}
+
+/// OpenID Connect on DynamoDB: the ID token's session id and sign-in time travel
+/// through the stored code and refresh family, UserInfo reads the stored user, and
+/// RP-initiated logout deletes the stored session.
+#[tokio::test]
+async fn openid_connect_on_dynamodb_id_tokens_refresh_userinfo_and_logout() {
+    let f = functions("oidc").await;
+    let signed_out = "https://app.example.test/signed-out";
+    f.store
+        .create_client(&ClientRecord {
+            client_id: ClientId::parse("oidc-app").unwrap(),
+            secret_hash: None,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            disabled: false,
+            created_at: shared::now_unix(),
+            redirect_uris: vec![REDIRECT_URI.to_owned()],
+            first_party: true,
+            post_logout_redirect_uris: vec![signed_out.to_owned()],
+        })
+        .await
+        .unwrap();
+    let mut browser = TestBrowser::default();
+    let redirect = sign_in(
+        &f,
+        &mut browser,
+        &authorize_query("oidc-app", "&scope=openid+profile&nonce=n-42"),
+    )
+    .await;
+    let tokens = post_token(&f.token, &exchange_body("oidc-app", &code_of(&redirect))).await;
+    assert_eq!(tokens.status(), 200, "{}", tokens.body());
+    let body = json_body(&tokens);
+    let claims = |token: &str| -> serde_json::Value {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let id_token = body["id_token"].as_str().expect("an id_token").to_owned();
+    let first = claims(&id_token);
+    assert_eq!(first["nonce"], "n-42");
+    assert_eq!(first["aud"], "oidc-app");
+    assert_eq!(first["preferred_username"], "alice");
+    let sid = first["sid"].as_str().unwrap().to_owned();
+    assert!(f.store.get_session(&sid).await.unwrap().is_some());
+    // A refresh reads the family's sign-in facts back from the table.
+    let refreshed = post_token(
+        &f.token,
+        &format!(
+            "grant_type=refresh_token&client_id=oidc-app&refresh_token={}",
+            body["refresh_token"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(refreshed.status(), 200, "{}", refreshed.body());
+    let again = claims(json_body(&refreshed)["id_token"].as_str().unwrap());
+    assert_eq!(again["auth_time"], first["auth_time"]);
+    assert_eq!(again["sid"], first["sid"]);
+    // UserInfo on the stored user.
+    let info = f
+        .users_me
+        .handle(
+            http::Request::get("/userinfo")
+                .header(
+                    "authorization",
+                    format!("Bearer {}", body["access_token"].as_str().unwrap()),
+                )
+                .body(bytes::Bytes::new())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(info.status(), 200, "{}", info.body());
+    assert_eq!(json_body(&info)["sub"], first["sub"]);
+    assert_eq!(json_body(&info)["preferred_username"], "alice");
+    // Logout with the hint ends the stored session.
+    let response = browser
+        .get(
+            &f.logout,
+            &format!(
+                "/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=z",
+                enc(signed_out)
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 303, "{}", response.body());
+    assert_eq!(
+        response.headers()["location"],
+        format!("{signed_out}?state=z").as_str()
+    );
+    assert!(f.store.get_session(&sid).await.unwrap().is_none());
+    let page = browser
+        .authorize(&f.authorize, &authorize_query("oidc-app", "&scope=openid"))
+        .await;
+    assert!(page.body().contains("id=\"login-form\""), "{}", page.body());
 }

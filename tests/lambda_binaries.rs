@@ -86,6 +86,27 @@ async fn token_and_users_me_binaries_serve_api_gateway_events() {
     let profile: serde_json::Value =
         serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(profile["username"], "alice");
+
+    // The same binary is the OpenID Connect UserInfo endpoint; this token lacks
+    // `openid` (a password grant without it): 403 insufficient_scope.
+    let userinfo = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "GET",
+            path: "/userinfo",
+            headers: &[("authorization", bearer.as_str())],
+            ..Default::default()
+        },
+    );
+    let response = response_of(me_runtime.invoke(userinfo).await);
+    assert_eq!(response["statusCode"], 403, "{response}");
+    assert!(
+        response["headers"]["www-authenticate"]
+            .as_str()
+            .unwrap()
+            .contains("insufficient_scope"),
+        "{response}"
+    );
 }
 
 /// The authorize binary, with no signing key at all: the login page for a valid
@@ -150,6 +171,31 @@ async fn the_authorize_binary_serves_the_login_page_without_a_signing_key() {
     let response = response_of(runtime.invoke(refused).await);
     assert_eq!(response["statusCode"], 400, "{response}");
     assert!(response["headers"].get("location").is_none(), "{response}");
+
+    // The same binary is the end-session endpoint: with nobody signed in, the
+    // "signed out" page; an unverifiable hint, an error page.
+    let logout = event(
+        EventVersion::HttpV2,
+        &EventRequest {
+            method: "GET",
+            path: "/logout",
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(logout).await);
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(response["body"].as_str().unwrap().contains("Signed out"));
+    let forged = event(
+        EventVersion::RestV1,
+        &EventRequest {
+            method: "GET",
+            path: "/logout",
+            query: &[("id_token_hint", "eyJhbGciOiJub25lIn0.e30.")],
+            ..Default::default()
+        },
+    );
+    let response = response_of(runtime.invoke(forged).await);
+    assert_eq!(response["statusCode"], 400, "{response}");
 }
 
 /// Starts the token binary with `env`, expects it to exit with an error before

@@ -408,6 +408,59 @@ mod tests {
             "iat": now, "jti": "j1"})
     }
 
+    fn id_token_claims(exp: i64) -> crate::oidc::IdTokenClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": ISSUER, "sub": "usr_1", "aud": "web", "azp": "web", "exp": exp,
+            "iat": exp - 300, "auth_time": exp - 400, "sid": "s1", "amr": ["pwd"],
+            "at_hash": "x"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn oidc_core_2_id_tokens_are_typ_jwt_and_come_back_as_hints_even_expired() {
+        for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::Es256] {
+            let key = keys::generate(algorithm).unwrap();
+            let signer = signer_for(&key, 900);
+            let verifier = verifier_for(&[&key]);
+            let now = crate::now_unix();
+            let token = signer.sign_id_token(&id_token_claims(now + 300)).unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.typ.as_deref(), Some("JWT"));
+            assert_eq!(header.kid.as_deref(), Some(key.key_id.as_str()));
+            assert_eq!(header.alg, algorithm.jwt_algorithm());
+            let hint = verifier.verify_id_token_hint(&token).unwrap();
+            assert_eq!((hint.sub.as_str(), hint.aud.as_str()), ("usr_1", "web"));
+            assert_eq!(hint.sid.as_deref(), Some("s1"));
+            // RP-Initiated Logout §2: an expired ID token is still a valid hint.
+            let expired = signer.sign_id_token(&id_token_claims(now - 3600)).unwrap();
+            assert!(verifier.verify_id_token_hint(&expired).is_ok());
+            // RFC 8725 §3.11: neither kind passes for the other.
+            assert_eq!(verifier.verify(&token), Err(TokenError::WrongType));
+            let access = signer
+                .issue("usr_1", None, Some("web"), &ScopeSet::default())
+                .unwrap()
+                .access_token;
+            assert_eq!(
+                verifier.verify_id_token_hint(&access),
+                Err(TokenError::WrongType)
+            );
+            // Another key, another issuer, a tampered payload: refused.
+            let stranger = keys::generate(algorithm).unwrap();
+            let foreign = signer_for(&stranger, 900)
+                .sign_id_token(&id_token_claims(now + 300))
+                .unwrap();
+            assert!(verifier.verify_id_token_hint(&foreign).is_err());
+            let mut other_issuer = id_token_claims(now + 300);
+            other_issuer.iss = "https://evil.example.com".into();
+            let token = signer.sign_id_token(&other_issuer).unwrap();
+            assert_eq!(
+                verifier.verify_id_token_hint(&token),
+                Err(TokenError::WrongIssuer)
+            );
+        }
+    }
+
     #[test]
     fn rfc9068_tokens_round_trip_for_every_algorithm() {
         for algorithm in [

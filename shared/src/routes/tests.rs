@@ -878,6 +878,122 @@ async fn rfc8414_metadata_names_this_issuer_and_its_endpoints() {
     assert_eq!(json(&openid), metadata);
 }
 
+/// OpenID Connect Discovery 1.0 §3, field by field: every REQUIRED field, the
+/// RECOMMENDED ones this provider has, and the ones whose default would be wrong.
+#[tokio::test]
+async fn openid_discovery_3_the_provider_document_has_every_required_field() {
+    let key = keys::generate(SigningAlgorithm::Rs256).unwrap();
+    let mut env = env();
+    env.extend(key.environment().map(|(k, v)| (k.to_owned(), v)));
+    let well_known = WellKnownEndpoint::from_env(&env).unwrap();
+    let document = json(&get(&well_known, "/.well-known/openid-configuration").await);
+    let object = document.as_object().unwrap();
+    // REQUIRED (Discovery §3).
+    for required in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    ] {
+        assert!(object.contains_key(required), "{required} missing");
+    }
+    let url = |path: &str| serde_json::json!(format!("{ISSUER}{path}"));
+    assert_eq!(document["issuer"], ISSUER, "§4.3: exactly the issuer");
+    assert_eq!(document["authorization_endpoint"], url("/authorize"));
+    assert_eq!(document["token_endpoint"], url("/token"));
+    assert_eq!(document["userinfo_endpoint"], url("/userinfo"));
+    assert_eq!(document["jwks_uri"], url("/.well-known/jwks.json"));
+    assert_eq!(document["end_session_endpoint"], url("/logout"));
+    assert_eq!(document["revocation_endpoint"], url("/revoke"));
+    let scopes = document["scopes_supported"].as_array().unwrap();
+    assert!(scopes.contains(&"openid".into()), "§3: MUST support openid");
+    assert_eq!(
+        document["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        document["response_modes_supported"],
+        serde_json::json!(["query"])
+    );
+    assert_eq!(
+        document["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+    // §3: "The algorithm RS256 MUST be included" (what template.yaml deploys).
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+    let grants = document["grant_types_supported"].as_array().unwrap();
+    assert!(
+        grants.contains(&"authorization_code".into()) && grants.contains(&"refresh_token".into())
+    );
+    assert_eq!(
+        document["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    let claims = document["claims_supported"].as_array().unwrap();
+    for claim in [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "sid",
+        "amr",
+        "at_hash",
+        "name",
+        "preferred_username",
+        "updated_at",
+        "email",
+        "email_verified",
+    ] {
+        assert!(
+            claims.contains(&claim.into()),
+            "{claim} not in claims_supported"
+        );
+    }
+    assert_eq!(
+        document["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        document["authorization_response_iss_parameter_supported"],
+        true
+    );
+    // Defaults that would claim what is not supported are published as false.
+    assert_eq!(document["request_parameter_supported"], false);
+    assert_eq!(
+        document["request_uri_parameter_supported"], false,
+        "the default is true"
+    );
+    assert_eq!(document["claims_parameter_supported"], false);
+    // RFC 8414's document is the same one: the two never disagree.
+    let rfc8414 = json(&get(&well_known, "/.well-known/oauth-authorization-server").await);
+    assert_eq!(rfc8414, document);
+    // ES256 deployments publish ES256; HS256 ones issue no ID token and say so.
+    for (algorithm, published) in [
+        (SigningAlgorithm::Es256, serde_json::json!(["ES256"])),
+        (SigningAlgorithm::Hs256, serde_json::json!([])),
+    ] {
+        let mut env = env.clone();
+        env.extend(
+            keys::generate(algorithm)
+                .unwrap()
+                .environment()
+                .map(|(k, v)| (k.to_owned(), v)),
+        );
+        let well_known = WellKnownEndpoint::from_env(&env).unwrap();
+        let document = json(&get(&well_known, "/.well-known/openid-configuration").await);
+        assert_eq!(document["id_token_signing_alg_values_supported"], published);
+    }
+}
+
 #[tokio::test]
 async fn rfc7517_jwks_verifies_issued_tokens_by_kid() {
     let s = service().await;

@@ -695,3 +695,16 @@ async fn rp_initiated_logout_accepts_an_expired_hint_and_a_post_without_cookies(
         &browser.authorize(&s.authorize, &oidc_request("")).await
     ));
 }
+
+#[tokio::test]
+async fn hs256_deployments_issue_no_id_token_as_their_secret_is_never_published() {
+    let key = keys::generate(SigningAlgorithm::Hs256).unwrap();
+    let variables = key.environment();
+    let extra: Vec<(&str, &str)> = variables.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let s = service_with(&extra).await;
+    let body = tokens_for(&s, &mut Browser::default(), &oidc_request("")).await;
+    assert!(body.get("id_token").is_none(), "{body}");
+    // The access token still carries openid, and UserInfo answers.
+    let response = userinfo(&s, userinfo_get(body["access_token"].as_str().unwrap())).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+}
