@@ -43,14 +43,5 @@ schemathesis run "$base/openapi.json" \
   --max-examples 200 --seed 20261201 --workers 2 \
   --report junit --report-dir "$work/schemathesis"
 
-if ! command -v chromium >/dev/null; then
-  echo "installing Debian's chromium for the docs-page check"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi
-  if ! { $sudo apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$work/apt.log"; }; then
-    echo "could not install chromium: run as root, with password-less sudo, or install" \
-      "Debian's chromium package first" >&2
-    exit 1
-  fi
-fi
+tests/ensure_chromium.sh "$work/apt.log"
 python tests/docs_page.py "$base" "$work/docs-page.png"

@@ -17,7 +17,8 @@ cargo build --quiet -p authctl
 printf 'correct horse battery\n' | "$authctl" user add alice --table "$table" --bcrypt-cost 10 --email alice@example.com
 "$authctl" client add web-app --public --table "$table"
 "$authctl" client add spa --public --first-party --grant authorization_code \
-  --redirect-uri http://127.0.0.1/callback --table "$table"
+  --redirect-uri http://127.0.0.1/callback --scope openid --scope profile \
+  --post-logout-redirect-uri http://127.0.0.1:9/signed-out --table "$table"
 machine_secret=$("$authctl" client add reports --table "$table" --bcrypt-cost 10 2>/dev/null | sed -n 's/^client_secret=//p')
 
 env_file="$work/env"
@@ -70,15 +71,16 @@ jwks=$(call -m 300 "$base/well-known/.well-known/jwks.json")
 [ "$(tail -n1 <<<"$jwks")" = 200 ] || fail "GET /.well-known/jwks.json: $jwks"
 grep -q '"kty":"RSA"' <<<"$jwks" || fail "unexpected JWKS: $jwks"
 
-# Browser sign-in through the authorize function: the login page, the form, the code
-# exchange with PKCE (RFC 7636 Appendix B's verifier and challenge). The issuer is
+# Browser sign-in (OpenID Connect) through the authorize function: the login page, the
+# form, the code exchange with PKCE (RFC 7636 Appendix B's verifier and challenge), the
+# ID token, UserInfo, and RP-initiated logout. The issuer is
 # https, so the cookies are Secure `__Host-` ones, which curl keeps off plain http:
 # they are passed by hand, as the browser would send them.
 verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
 challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM
 redirect=http://127.0.0.1:9/callback
 page=$(call -m 300 -D "$work/authorize.headers" \
-  "$base/authorize/?response_type=code&client_id=spa&redirect_uri=$redirect&state=w1&code_challenge=$challenge&code_challenge_method=S256")
+  "$base/authorize/?response_type=code&client_id=spa&redirect_uri=$redirect&state=w1&scope=openid+profile&nonce=w-nonce&code_challenge=$challenge&code_challenge_method=S256")
 [ "$(tail -n1 <<<"$page")" = 200 ] || fail "GET /authorize: $page"
 grep -q 'id="login-form"' <<<"$page" || fail "no login form: $page"
 field() { sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p" <<<"$page" | head -n1; }
@@ -94,5 +96,23 @@ code=$(python3 -c 'import sys, urllib.parse as u; q = u.parse_qs(u.urlparse(sys.
 exchanged=$(call -m 60 -X POST "$base/token" -d grant_type=authorization_code -d client_id=spa \
   -d "code=$code" -d "code_verifier=$verifier" -d "redirect_uri=$redirect")
 [ "$(tail -n1 <<<"$exchanged")" = 200 ] || fail "code exchange: $exchanged"
+id_token=$(head -n1 <<<"$exchanged" | python3 -c '
+import base64, json, sys
+body = json.load(sys.stdin)
+claims = json.loads(base64.urlsafe_b64decode(body["id_token"].split(".")[1] + "=="))
+assert claims["nonce"] == "w-nonce" and claims["aud"] == "spa", claims
+print(body["id_token"])') || fail "no ID token with the nonce: $exchanged"
+code_token=$(head -n1 <<<"$exchanged" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 
-echo "cargo lambda watch: 10 passed, 0 failed"
+userinfo=$(call -m 60 "$base/users-me/userinfo" -H "Authorization: Bearer $code_token")
+[ "$(tail -n1 <<<"$userinfo")" = 200 ] || fail "GET /userinfo: $userinfo"
+grep -q '"preferred_username":"alice"' <<<"$userinfo" || fail "unexpected userinfo: $userinfo"
+
+session=$(sed -n 's/^set-cookie: \(__Host-session=[^;]*\).*/\1/Ip' "$work/login.headers" | tr -d '\r')
+signed_out=$(call -m 60 -D "$work/logout.headers" -H "Cookie: $session" \
+  "$base/authorize/logout?id_token_hint=$id_token&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fsigned-out&state=w2")
+[ "$(tail -n1 <<<"$signed_out")" = 303 ] || fail "GET /logout: $signed_out"
+grep -qi '^location: http://127.0.0.1:9/signed-out?state=w2' "$work/logout.headers" ||
+  fail "logout went elsewhere: $(cat "$work/logout.headers")"
+
+echo "cargo lambda watch: 12 passed, 0 failed"

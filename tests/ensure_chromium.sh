@@ -5,6 +5,10 @@ set -euo pipefail
 if ! command -v chromium >/dev/null; then
   echo "installing Debian's chromium for the browser tests"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$1"
+  if ! { $sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > "$1"; }; then
+    echo "could not install chromium: run as root, with password-less sudo, or install" \
+      "Debian's chromium package first" >&2
+    exit 1
+  fi
 fi

@@ -75,6 +75,14 @@ impl FormParameters {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first parameter not in `known`, if any.
+    pub fn unknown_name(&self, known: &[&str]) -> Option<&str> {
+        self.pairs
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .find(|n| !known.contains(n))
+    }
+
     /// The value of `name`, or `invalid_request` naming the missing parameter.
     pub fn require(&self, name: &'static str) -> Result<&str, ApiError> {
         self.get(name)
@@ -117,7 +125,7 @@ pub(crate) fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
 }
 
 /// Client-supplied names echoed in error descriptions are cut to printable ASCII.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_graphic())
         .take(40)

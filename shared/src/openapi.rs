@@ -204,8 +204,9 @@ struct ConsentForm {
     decision: String,
 }
 
-/// `POST /userinfo` form body (RFC 6750 §2.2).
+/// `POST /userinfo` form body (RFC 6750 §2.2): `access_token` and nothing else.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct UserInfoForm {
     access_token: Option<String>,

@@ -125,6 +125,14 @@ pub(crate) fn bearer_claims_in_header_or_body(
         return bearer_claims(request, verifier);
     }
     let form = crate::oauth::form_post(request)?;
+    // The body carries the token and nothing else: anything more is a mistake the
+    // client should hear about, not silently ignored.
+    if let Some(name) = form.unknown_name(&["access_token"]) {
+        return Err(ApiError::invalid_request(format!(
+            "the body may hold access_token only, not '{}'",
+            crate::oauth::printable(name)
+        )));
+    }
     match form.get("access_token") {
         None => bearer_claims(request, verifier),
         Some(_) if in_header => Err(ApiError::invalid_request(

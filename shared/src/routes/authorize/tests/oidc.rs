@@ -347,6 +347,9 @@ async fn core_5_3_userinfo_takes_the_token_in_the_header_or_a_form_body_never_th
     // POST with the header and an empty body.
     let response = userinfo(&s, post(String::new(), Some(token))).await;
     assert_eq!(response.status(), 200, "{}", response.body());
+    // Anything else in the body is refused, not ignored.
+    let response = userinfo(&s, post("AAA".into(), Some(token))).await;
+    assert_eq!(response.status(), 400, "{}", response.body());
     // Both at once: RFC 6750 §2 allows one method only.
     let response = userinfo(&s, post(format!("access_token={token}"), Some(token))).await;
     assert_eq!(response.status(), 400);
