@@ -164,6 +164,8 @@ def scenario_sign_in_userinfo_refresh_logout(browser, base, listener):
     assert claims["amr"] == ["pwd"] and claims.get("sid") and claims.get("auth_time"), claims
     assert claims["preferred_username"] == "alice", claims
     assert claims["exp"] - claims["iat"] == 300, claims
+    print(f"  id_token: {len(token['id_token'])} bytes (RS256, scope openid profile email); "
+          f"access token: {len(token['access_token'])} bytes")
 
     # UserInfo (Core §5.3.2: its sub must be the ID token's).
     info = rp.userinfo(token=token)
