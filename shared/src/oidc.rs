@@ -26,7 +26,7 @@ pub const EMAIL: &str = "email";
 pub const IDENTITY_SCOPES: [&str; 3] = [OPENID, PROFILE, EMAIL];
 
 /// Every claim this provider can release (Discovery §3 `claims_supported`).
-pub const CLAIMS_SUPPORTED: [&str; 18] = [
+pub const CLAIMS_SUPPORTED: [&str; 16] = [
     "iss",
     "sub",
     "aud",
@@ -38,13 +38,11 @@ pub const CLAIMS_SUPPORTED: [&str; 18] = [
     "sid",
     "amr",
     "at_hash",
-    "acr",
     "name",
     "preferred_username",
     "updated_at",
     "email",
     "email_verified",
-    "jti",
 ];
 
 /// Default ID token lifetime (`ID_TOKEN_TTL_SECONDS`): it proves a sign-in to the
