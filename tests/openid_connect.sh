@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# OpenID Connect end to end: the local server (in-memory store, an RS256 key as
-# template.yaml deploys), headless Chromium driven by Playwright, and Authlib's
+# OpenID Connect end to end: the local server as it starts by default (in-memory store,
+# an RS256 key as template.yaml deploys), headless Chromium driven by Playwright, and Authlib's
 # OpenID Connect client as the relying party (tests/openid_connect_rp.py): discovery,
 # sign-in with PKCE and nonce, ID token validation, UserInfo, refresh, logout.
 # Expects PATH with .venv/bin (playwright, authlib) from scripts/test.sh.
@@ -18,7 +18,7 @@ tests/ensure_chromium.sh "$work/apt.log"
 
 # Registered for logout as an exact URI: the relying party's listener.
 cargo build --quiet --locked -p local-server
-target/debug/local-server --port "$port" --bcrypt-cost 4 --algorithm RS256 \
+target/debug/local-server --port "$port" --bcrypt-cost 4 \
   --user alice:wonderland-42 \
   --post-logout-redirect-uri "http://127.0.0.1:$callback_port/signed-out" \
   > "$work/server.log" 2>&1 &

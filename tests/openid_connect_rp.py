@@ -9,7 +9,7 @@ Nothing is configured but the client id and the redirect URI: the local server's
 `local-app` with its loopback redirect URI (RFC 8252 §7.3, any port).
 
 Usage: python tests/openid_connect_rp.py BASE_URL CALLBACK_PORT
-The server runs with --algorithm RS256 --user alice:wonderland-42
+The server runs with its defaults (RS256) and --user alice:wonderland-42
 --post-logout-redirect-uri http://127.0.0.1:CALLBACK_PORT/signed-out
 (see tests/openid_connect.sh).
 """

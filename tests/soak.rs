@@ -1,8 +1,12 @@
 //! Soak: 20,000 mixed requests (logins, refreshes, `/users/me`, revocations,
-//! registrations and bad input) from 16 concurrent sessions against the local server,
-//! run as its own process on a DynamoDB-compatible server of its own.
+//! registrations and bad input) from 16 concurrent sessions against the local server:
+//! 16,000 on the in-memory store (the service's own behaviour and memory under load,
+//! at the speed the handlers can serve) and, at the same time, 4,000 on a
+//! DynamoDB-compatible server of its own (the store under load: conditional writes,
+//! transactions, nothing lost), sized to what the one-request-at-a-time local server
+//! serves in about a minute.
 //!
-//! Passes when no answer is a 5xx or differs from what the request should get, no
+//! Each passes when no answer is a 5xx or differs from what the request should get, no
 //! acknowledged write is lost (every live refresh token still refreshes, every
 //! revoked one is refused, every registered user can log in), and the server's
 //! resident memory stays flat once warm. The numbers are printed for BENCHMARKS.md.
@@ -17,7 +21,10 @@ use integration_tests::PrivateDynamoDb;
 use integration_tests::runtime_api::function_binary;
 use tokio::sync::Mutex;
 
-const TOTAL_REQUESTS: usize = 20_000;
+/// Requests against the in-memory store.
+const IN_MEMORY_REQUESTS: usize = 16_000;
+/// Requests against the DynamoDB-compatible server.
+const DYNAMODB_REQUESTS: usize = 4_000;
 const SESSIONS: usize = 16;
 const PASSWORD: &str = "soak-password-2026";
 const CLIENT: &str = "local-app";
@@ -34,7 +41,8 @@ impl Drop for Server {
     }
 }
 
-fn start_server(endpoint: &str, log: &std::path::Path) -> Server {
+/// The local server on the in-memory store, or on a table at `endpoint`.
+fn start_server(endpoint: Option<&str>, log: &std::path::Path) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap()
@@ -48,10 +56,13 @@ fn start_server(endpoint: &str, log: &std::path::Path) -> Server {
             "--bcrypt-cost",
             "4",
         ])
-        .args(["--table", &format!("soak-{}", std::process::id())])
-        .env("DYNAMODB_ENDPOINT", endpoint)
         .stdout(Stdio::from(std::fs::File::create(log).unwrap()))
         .stderr(Stdio::inherit());
+    if let Some(endpoint) = endpoint {
+        command
+            .args(["--table", &format!("soak-{}", std::process::id())])
+            .env("DYNAMODB_ENDPOINT", endpoint);
+    }
     for session in 0..SESSIONS {
         command.args(["--user", &format!("soak-{session}:{PASSWORD}")]);
     }
@@ -95,6 +106,8 @@ struct Load {
     client: reqwest::Client,
     base: String,
     budget: AtomicUsize,
+    /// How many requests the budget allows.
+    total: usize,
     ledger: Mutex<Ledger>,
 }
 
@@ -107,7 +120,7 @@ impl Load {
         expected: u16,
         request: reqwest::RequestBuilder,
     ) -> Option<serde_json::Value> {
-        if self.budget.fetch_add(1, Ordering::SeqCst) >= TOTAL_REQUESTS {
+        if self.budget.fetch_add(1, Ordering::SeqCst) >= self.total {
             return None;
         }
         let response = request.send().await.expect("the server answers");
@@ -298,16 +311,36 @@ async fn session(load: Arc<Load>, id: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_thousand_mixed_requests_on_dynamodb_lose_nothing() {
+async fn sixteen_thousand_mixed_requests_in_memory_lose_nothing_and_memory_stays_flat() {
+    soak("in-memory", None, IN_MEMORY_REQUESTS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_thousand_mixed_requests_on_dynamodb_lose_nothing() {
     // Its transactions back up single items, not the whole table (see the script).
     let dynamodb = PrivateDynamoDb::start_with(&["--item-rollback"]);
-    let log = std::env::temp_dir().join(format!("soak-server-{}.log", std::process::id()));
-    let server = start_server(&dynamodb.endpoint, &log);
+    soak("DynamoDB", Some(&dynamodb.endpoint), DYNAMODB_REQUESTS).await;
+}
+
+/// `total` mixed requests from [`SESSIONS`] sessions against a local server on the
+/// in-memory store or on the DynamoDB-compatible server at `endpoint`, then the checks.
+async fn soak(name: &str, endpoint: Option<&str>, total: usize) {
+    let log = std::env::temp_dir().join(format!(
+        "soak-server-{}-{}.log",
+        std::process::id(),
+        if endpoint.is_some() {
+            "dynamodb"
+        } else {
+            "memory"
+        }
+    ));
+    let server = start_server(endpoint, &log);
     let pid = server.child.id();
     let load = Arc::new(Load {
         client: reqwest::Client::new(),
         base: server.base.clone(),
         budget: AtomicUsize::new(0),
+        total,
         ledger: Mutex::new(Ledger::default()),
     });
 
@@ -316,11 +349,11 @@ async fn twenty_thousand_mixed_requests_on_dynamodb_lose_nothing() {
         let load = Arc::clone(&load);
         tokio::spawn(async move {
             let mut samples = vec![resident_kib(pid)];
-            let mut next = TOTAL_REQUESTS / 10;
-            while next <= TOTAL_REQUESTS {
+            let mut next = total / 10;
+            while next <= total {
                 if load.budget.load(Ordering::SeqCst) >= next {
                     samples.push(resident_kib(pid));
-                    next += TOTAL_REQUESTS / 10;
+                    next += total / 10;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -340,7 +373,7 @@ async fn twenty_thousand_mixed_requests_on_dynamodb_lose_nothing() {
     let ledger = std::mem::take(&mut *load.ledger.lock().await);
     let sent: usize = ledger.statuses.values().sum();
     println!(
-        "soak: {sent} requests in {:.1} s ({:.0}/s), {SESSIONS} sessions",
+        "soak ({name}): {sent} requests in {:.1} s ({:.0}/s), {SESSIONS} sessions",
         elapsed.as_secs_f64(),
         sent as f64 / elapsed.as_secs_f64()
     );
@@ -348,7 +381,7 @@ async fn twenty_thousand_mixed_requests_on_dynamodb_lose_nothing() {
         println!("  {kind:<28} {status} x {count}");
     }
     println!("  resident memory (KiB) after each tenth: {samples:?}");
-    assert_eq!(sent, TOTAL_REQUESTS);
+    assert_eq!(sent, total);
     assert!(
         ledger.statuses.keys().all(|(_, status)| *status < 500),
         "5xx answers: {:?}",
@@ -397,7 +430,7 @@ async fn twenty_thousand_mixed_requests_on_dynamodb_lose_nothing() {
     );
 
     // Flat memory: once warm (after the first fifth), resident memory grows by less
-    // than a quarter over the remaining 16,000 requests.
+    // than a quarter over the remaining four fifths.
     let warm = samples[2];
     let last = *samples.last().unwrap();
     assert!(

@@ -149,8 +149,12 @@ pub struct AuthorizationParameters {
     /// Seconds: a sign-in older than this asks for the password again.
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    /// Kept for the OpenID Connect layer (echoed in the ID token).
+    /// Echoed in the ID token (OpenID Connect Core §3.1.2.1).
     pub nonce: Option<String>,
+    /// The `sub` of a verified `id_token_hint`: whoever signs in must be that user
+    /// (Core §3.1.2.1), or the answer is `login_required`. Set by the route after
+    /// verifying the hint; [`parameters`] leaves it `None`.
+    pub hint_subject: Option<String>,
 }
 
 /// Reads the query of `GET /authorize`. Parameters may appear at most once
@@ -247,6 +251,7 @@ pub fn parameters(query: &FormParameters) -> Result<AuthorizationParameters, Aut
         max_age,
         login_hint: bounded("login_hint")?,
         nonce: bounded("nonce")?,
+        hint_subject: None,
     })
 }
 

@@ -82,7 +82,8 @@ impl UserClaims {
             ..UserClaims::default()
         };
         if scope.contains(PROFILE) {
-            claims.name = user.full_name.clone();
+            // Core §5.3.2: a claim without a value is left out, never "".
+            claims.name = user.full_name.clone().filter(|name| !name.is_empty());
             claims.preferred_username = Some(user.username.as_str().to_owned());
             claims.updated_at = Some(user.updated_at);
         }
@@ -172,8 +173,10 @@ pub fn at_hash(access_token: &str) -> String {
 }
 
 /// The claims of an `id_token_hint` that the service reads (Core §3.1.2.1,
-/// RP-Initiated Logout §2). Only tokens this service signed are accepted; an
-/// expired one still identifies its user and session.
+/// RP-Initiated Logout §2). Only tokens this service signed are accepted. An expired
+/// one still identifies its user and session: RP-Initiated Logout §2 has the OP
+/// accept it while the session it names is current or recent, and what logout ends
+/// is exactly that session (`sid`), so the hint of an ended session ends nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct IdTokenHint {
     pub sub: String,
@@ -227,6 +230,10 @@ mod tests {
             UserClaims::of(&verified, &ScopeSet::parse("email").unwrap()).email_verified,
             Some(true)
         );
+        let mut unnamed = user.clone();
+        unnamed.full_name = Some(String::new());
+        let claims = UserClaims::of(&unnamed, &ScopeSet::parse("openid profile").unwrap());
+        assert_eq!(claims.name, None, "§5.3.2: never an empty string");
         let mut no_email = user.clone();
         no_email.email = None;
         let claims = UserClaims::of(&no_email, &ScopeSet::parse("openid email").unwrap());

@@ -70,6 +70,7 @@ pub struct LoginForm<'a> {
 /// What the sign-out confirmation carries through to its POST.
 pub struct LogoutForm<'a> {
     pub csrf_token: &'a str,
+    pub id_token_hint: Option<&'a str>,
     pub username: &'a str,
     pub client_id: Option<&'a str>,
     pub post_logout_redirect_uri: Option<&'a str>,
@@ -183,8 +184,9 @@ impl Pages {
         )
     }
 
-    /// RP-Initiated Logout §2: without an `id_token_hint` the request may come from
-    /// any page, so the user confirms. The form posts back with a CSRF token.
+    /// RP-Initiated Logout §2: without an `id_token_hint` for the browser's session
+    /// the request may come from any page, so the user confirms. The form posts back
+    /// with a CSRF token.
     pub fn logout_confirmation(&self, form: &LogoutForm<'_>) -> Markup {
         self.layout(
             "Sign out",
@@ -198,6 +200,9 @@ impl Pages {
                 }
                 form id="logout-form" method="post" action=(self.logout_action) {
                     input type="hidden" name="csrf_token" value=(form.csrf_token);
+                    @if let Some(hint) = form.id_token_hint {
+                        input type="hidden" name="id_token_hint" value=(hint);
+                    }
                     @if let Some(client_id) = form.client_id {
                         input type="hidden" name="client_id" value=(client_id);
                     }

@@ -251,8 +251,9 @@ impl TokenVerifier {
         let mut hint_validation = Validation::new(algorithm.jwt_algorithm());
         hint_validation.set_issuer(&[issuer]);
         hint_validation.set_required_spec_claims(&["iss", "sub", "aud"]);
-        // RP-Initiated Logout §2: the OP validates that it issued the token and should
-        // accept it after `exp`; `aud` names a client, which the caller checks.
+        // RP-Initiated Logout §2: the OP validates that it issued the token, and
+        // accepts it after `exp` while its session is current or recent (the caller
+        // acts on the session the `sid` names); `aud` is checked by the caller.
         hint_validation.validate_aud = false;
         hint_validation.validate_exp = false;
         TokenVerifier {

@@ -52,8 +52,9 @@ pub struct AuthorizeEndpoint {
     sessions: SessionLifetimes,
     cookies: CookiePolicy,
     pages: Pages,
-    /// Public keys only: for `id_token_hint` (OpenID Connect Core §3.1.2.1).
-    verifier: TokenVerifier,
+    /// Public keys only, for `id_token_hint` (OpenID Connect Core §3.1.2.1); `None`
+    /// under HS256, which issues no ID tokens (see [`config::id_token_hint_verifier`]).
+    verifier: Option<TokenVerifier>,
 }
 
 /// A page to show instead of going on.
@@ -115,7 +116,7 @@ impl AuthorizeEndpoint {
     pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
         Ok(AuthorizeEndpoint {
-            verifier: config::token_verifier(env, &service)?,
+            verifier: config::id_token_hint_verifier(env, &service)?,
             sign_in: SignIn::new(
                 store.clone(),
                 config::password_hasher(env, &service)?,
@@ -184,6 +185,17 @@ impl AuthorizeEndpoint {
             Ok(verified) => verified,
             Err(error) => return self.page(error),
         };
+        // Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID Connect request.
+        let openid = query
+            .get("scope")
+            .is_some_and(|scope| scope.split(' ').any(|s| s == crate::oidc::OPENID));
+        if openid && !redirect.redirect_uri_sent {
+            return self.page(PageError::new(
+                StatusCode::BAD_REQUEST,
+                "This sign-in link is not valid",
+                "An OpenID Connect request must name its redirect_uri.",
+            ));
+        }
         // From here on the redirect URI is the client's own: errors go there.
         match authorization::state(&query) {
             Ok(state) => redirect.state = state,
@@ -257,7 +269,7 @@ impl AuthorizeEndpoint {
         query: &FormParameters,
         now: i64,
     ) -> Result<HttpResponse, AuthorizationError> {
-        let parameters = authorization::parameters(query)?;
+        let mut parameters = authorization::parameters(query)?;
         if !client.allows(GrantType::AuthorizationCode) {
             return Err(AuthorizationError::new(
                 "unauthorized_client",
@@ -272,7 +284,20 @@ impl AuthorizeEndpoint {
                 "the requested scope exceeds what this client may be granted",
             ));
         }
+        if self.verifier.is_none()
+            && parameters
+                .scope
+                .as_ref()
+                .is_some_and(|s| s.contains(crate::oidc::OPENID))
+        {
+            // HS256: an `openid` request could get no ID token (Core §3.1.3.3).
+            return Err(AuthorizationError::new(
+                "invalid_scope",
+                "OpenID Connect is not available: this deployment signs with HS256",
+            ));
+        }
         let hint = self.id_token_hint(query, client)?;
+        parameters.hint_subject = hint.as_ref().map(|hint| hint.sub.clone());
         let session = self
             .live_session(request.headers(), now)
             .await
@@ -323,7 +348,13 @@ impl AuthorizeEndpoint {
         let Some(token) = query.get("id_token_hint") else {
             return Ok(None);
         };
-        match self.verifier.verify_id_token_hint(token) {
+        let Some(verifier) = &self.verifier else {
+            return Err(AuthorizationError::new(
+                "invalid_request",
+                "id_token_hint is not supported: this deployment issues no ID tokens",
+            ));
+        };
+        match verifier.verify_id_token_hint(token) {
             Ok(hint) if hint.aud == client.client_id.as_str() => Ok(Some(hint)),
             _ => Err(AuthorizationError::new(
                 "invalid_request",
@@ -683,8 +714,19 @@ impl AuthorizeEndpoint {
         let id = NewSessionId::generate();
         let session = SessionRecord::start(&id, &user, now, self.sessions);
         self.store.put_session(&session).await?;
-        let mut response = match self
-            .after_sign_in(
+        let hinted_other_user = pending
+            .parameters
+            .hint_subject
+            .as_ref()
+            .is_some_and(|sub| *sub != user.user_id);
+        let outcome = if hinted_other_user {
+            // Core §3.1.2.1: the user the client named is not the one who signed in.
+            Err(AuthorizationError::new(
+                "login_required",
+                "the user who signed in is not the one id_token_hint names",
+            ))
+        } else {
+            self.after_sign_in(
                 request.headers(),
                 &client,
                 &pending.redirect,
@@ -695,7 +737,8 @@ impl AuthorizeEndpoint {
                 now,
             )
             .await
-        {
+        };
+        let mut response = match outcome {
             Ok(response) => response,
             Err(error) => self.redirect_with_error(&pending.redirect, &error),
         };

@@ -3,12 +3,16 @@
 //! and their cookies).
 //!
 //! - With a valid `id_token_hint` (signed by this service, for a client; expired
-//!   ones too, §2), the hint's session ends, and the browser's own session if it is
-//!   the same user's; then the browser goes to `post_logout_redirect_uri` with
-//!   `state`, or sees a "signed out" page.
-//! - Without one, anyone's page could have sent the browser here: the user confirms
-//!   on a page whose form carries a CSRF token bound to the browser (§2: "the OP
-//!   SHOULD ask the End-User whether to log out").
+//!   ones too) that names the browser's own session (`sid`), that session ends at
+//!   once; then the browser goes to `post_logout_redirect_uri` with `state`, or sees
+//!   a "signed out" page. With nobody signed in in this browser, the hint's session
+//!   ends (the relying party holding the token asked for it) and nothing is asked.
+//! - Without a hint, or with one for another session or user, anyone's page could
+//!   have sent the browser here: the user confirms on a page whose form carries a
+//!   CSRF token bound to the browser (§2 requires the question in both cases).
+//! - A relying party's form POST arrives cross-site, without the `SameSite=Lax`
+//!   session cookie: it is answered with a redirect to the same request as a GET,
+//!   the top-level navigation that carries the cookie.
 //! - `post_logout_redirect_uri` must be registered for the client (exact match,
 //!   §3); the client is the hint's `aud` or `client_id`, which must agree. Anything
 //!   unverifiable is an error page, never a redirect.
@@ -35,9 +39,12 @@ use crate::tokens::TokenVerifier;
 
 pub struct LogoutEndpoint {
     store: Arc<dyn Store>,
-    verifier: TokenVerifier,
+    /// `None` under HS256, which issues no ID tokens.
+    verifier: Option<TokenVerifier>,
     cookies: CookiePolicy,
     pages: Pages,
+    /// `{issuer}/logout`.
+    endpoint_url: String,
 }
 
 /// A page instead of a redirect: the request could not be verified.
@@ -84,31 +91,18 @@ struct LogoutRequest {
 }
 
 impl LogoutEndpoint {
-    pub fn new(
-        store: Arc<dyn Store>,
-        verifier: TokenVerifier,
-        cookies: CookiePolicy,
-        pages: Pages,
-    ) -> Self {
-        LogoutEndpoint {
-            store,
-            verifier,
-            cookies,
-            pages,
-        }
-    }
-
     /// The issuer, the public keys (for `id_token_hint`) and the pages' branding.
     pub fn from_env(env: &dyn Environment, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         let service = ServiceSettings::from_env(env)?;
-        Ok(LogoutEndpoint::new(
+        Ok(LogoutEndpoint {
             store,
-            config::token_verifier(env, &service)?,
-            CookiePolicy {
+            verifier: config::id_token_hint_verifier(env, &service)?,
+            cookies: CookiePolicy {
                 secure: service.issuer.starts_with("https://"),
             },
-            Pages::new(config::branding(env)?, &service.issuer),
-        ))
+            pages: Pages::new(config::branding(env)?, &service.issuer),
+            endpoint_url: format!("{}{}", service.issuer, pages::LOGOUT_PATH),
+        })
     }
 
     fn page(&self, status: StatusCode, title: &str, message: &str) -> HttpResponse {
@@ -124,54 +118,70 @@ impl LogoutEndpoint {
                 .map_err(|_| Refusal::invalid("The sign-out link could not be read."))?
         };
         let logout = self.verify(&parameters).await?;
-        let browser_session = self.browser_session(request.headers()).await?;
-        let origin = RequestOrigin::of(request);
-        if let Some(hint) = &logout.hint {
-            // The hint's session, and the browser's if it is the same user's.
-            if let Some(sid) = &hint.sid {
-                self.store.delete_session(sid).await?;
-            }
-            let ends_browser_session = browser_session
-                .as_ref()
-                .is_some_and(|s| Some(s.sid()) == hint.sid.as_deref() || s.user_id == hint.sub);
-            if ends_browser_session && let Some(session) = &browser_session {
-                self.store.delete_session(&session.id_hash).await?;
-            }
-            record_sign_out(&hint.sub, None, logout.client.as_ref(), &origin);
-            return Ok(self.signed_out(&logout, ends_browser_session));
+        let post = request.method() == Method::POST;
+        let has_cookie = self.cookies.session_id(request.headers()).is_some();
+        if post && !has_cookie && parameters.get("csrf_token").is_none() {
+            return Ok(pages::redirect_response(&self.as_get(&parameters)));
         }
-        let Some(session) = browser_session else {
-            // Nobody is signed in in this browser: nothing to confirm.
-            return Ok(self.signed_out(
-                &logout,
-                self.cookies.session_id(request.headers()).is_some(),
-            ));
+        let origin = RequestOrigin::of(request);
+        let hint_sid = logout.hint.as_ref().and_then(|h| h.sid.as_deref());
+        let Some(session) = self.browser_session(request.headers()).await? else {
+            // Nobody is signed in in this browser: the hint's session ends, and there
+            // is nothing to ask.
+            if let (Some(hint), Some(sid)) = (&logout.hint, hint_sid) {
+                self.store.delete_session(sid).await?;
+                record_sign_out(&hint.sub, None, logout.client.as_ref(), &origin);
+            }
+            return Ok(self.signed_out(&logout, has_cookie));
         };
         let browser = self.cookies.browser_binding(request.headers());
-        let confirmed = request.method() == Method::POST
+        let confirmed = post
             && browser.as_deref().is_some_and(|b| {
                 parameters
                     .get("csrf_token")
                     .is_some_and(|t| same(t, &logout_csrf_token(b)))
             });
-        match parameters.get("decision") {
-            Some("logout") if confirmed => {
-                self.store.delete_session(&session.id_hash).await?;
-                record_sign_out(
-                    &session.user_id,
-                    Some(&session.username_key),
-                    logout.client.as_ref(),
-                    &origin,
-                );
-                Ok(self.signed_out(&logout, true))
+        let decision = parameters.get("decision");
+        if hint_sid == Some(session.sid()) || (confirmed && decision == Some("logout")) {
+            self.store.delete_session(&session.id_hash).await?;
+            if let Some(sid) = hint_sid.filter(|sid| *sid != session.sid()) {
+                self.store.delete_session(sid).await?;
             }
-            Some("stay") if confirmed => Ok(self.page(
+            record_sign_out(
+                &session.user_id,
+                Some(&session.username_key),
+                logout.client.as_ref(),
+                &origin,
+            );
+            return Ok(self.signed_out(&logout, true));
+        }
+        if confirmed && decision == Some("stay") {
+            return Ok(self.page(
                 StatusCode::OK,
                 "Still signed in",
                 "You are still signed in. You can close this page.",
-            )),
-            _ => Ok(self.confirmation(&logout, &session, browser)),
+            ));
         }
+        Ok(self.confirmation(&parameters, &logout, &session, browser))
+    }
+
+    /// The relying party's parameters as a `GET /logout` URL.
+    fn as_get(&self, parameters: &FormParameters) -> String {
+        let mut url = match url::Url::parse(&self.endpoint_url) {
+            Ok(url) => url,
+            Err(_) => return self.endpoint_url.clone(),
+        };
+        for name in [
+            "id_token_hint",
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+        ] {
+            if let Some(value) = parameters.get(name) {
+                url.query_pairs_mut().append_pair(name, value);
+            }
+        }
+        url.into()
     }
 
     /// Checks the hint, the client and the post-logout redirect URI.
@@ -182,13 +192,19 @@ impl LogoutEndpoint {
             }
             other => other.map(str::to_owned),
         };
-        let hint = parameters
-            .get("id_token_hint")
-            .map(|token| self.verifier.verify_id_token_hint(token))
-            .transpose()
-            .map_err(|_| {
-                Refusal::invalid("The link carries an ID token that this service did not issue.")
-            })?;
+        let not_ours =
+            || Refusal::invalid("The link carries an ID token that this service did not issue.");
+        let hint = match parameters.get("id_token_hint") {
+            None => None,
+            Some(token) => match &self.verifier {
+                Some(verifier) => Some(
+                    verifier
+                        .verify_id_token_hint(token)
+                        .map_err(|_| not_ours())?,
+                ),
+                None => return Err(not_ours()),
+            },
+        };
         let client_id = match (parameters.get("client_id"), &hint) {
             (Some(sent), Some(hint)) if sent != hint.aud => {
                 return Err(Refusal::invalid(
@@ -282,6 +298,7 @@ impl LogoutEndpoint {
 
     fn confirmation(
         &self,
+        parameters: &FormParameters,
         logout: &LogoutRequest,
         session: &SessionRecord,
         browser: Option<String>,
@@ -292,6 +309,7 @@ impl LogoutEndpoint {
             StatusCode::OK,
             self.pages.logout_confirmation(&LogoutForm {
                 csrf_token: &logout_csrf_token(&browser),
+                id_token_hint: parameters.get("id_token_hint"),
                 username: &session.username_key,
                 client_id: logout.client.as_ref().map(|c| c.client_id.as_str()),
                 post_logout_redirect_uri: logout.post_logout_redirect_uri.as_deref(),

@@ -991,6 +991,10 @@ async fn openid_discovery_3_the_provider_document_has_every_required_field() {
         let well_known = WellKnownEndpoint::from_env(&env).unwrap();
         let document = json(&get(&well_known, "/.well-known/openid-configuration").await);
         assert_eq!(document["id_token_signing_alg_values_supported"], published);
+        let openid = document["scopes_supported"]
+            .as_array()
+            .is_some_and(|scopes| scopes.contains(&"openid".into()));
+        assert_eq!(openid, algorithm != SigningAlgorithm::Hs256, "{document}");
     }
 }
 

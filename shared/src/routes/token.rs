@@ -49,7 +49,8 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// OpenID Connect Core §3.1.3.3: when the authorization request's scope held
-    /// `openid` (code grant, and refreshes of it, §12.2). A JWT, `typ` `JWT`.
+    /// `openid` (code grant, and refreshes of it, §12.2). A JWT, `typ` `JWT`. Never
+    /// under HS256, whose `/authorize` refuses `openid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }

@@ -78,8 +78,11 @@ impl ServerMetadata {
         scopes_supported: Vec<String>,
         algorithm: crate::keys::SigningAlgorithm,
     ) -> Self {
+        // HS256 deployments are OAuth 2.0 only: no ID tokens, so no OpenID scopes.
+        let openid = algorithm != crate::keys::SigningAlgorithm::Hs256;
         let mut scopes: Vec<String> = crate::oidc::IDENTITY_SCOPES
             .iter()
+            .filter(|_| openid)
             .map(|s| s.to_string())
             .collect();
         for scope in scopes_supported {

@@ -471,6 +471,7 @@ fn pending(id: &str) -> crate::authorization::PendingAuthorization {
             max_age: Some(300),
             login_hint: Some("alice".into()),
             nonce: Some("n-0S6_WzA2Mj".into()),
+            hint_subject: Some("usr_1".into()),
         },
         created_at: 1_700_000_000,
         expires_at: 1_700_000_600,

@@ -40,9 +40,10 @@ struct Args {
     /// page), with local-app's redirect URIs; repeat for several.
     #[arg(long = "consent-client", value_name = "ID")]
     consent_clients: Vec<String>,
-    /// Signing algorithm of the generated key: ES256, or RS256 (what API Gateway's
-    /// JWT authorizer verifies).
-    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+    /// Signing algorithm of the generated key: RS256 (what template.yaml deploys, API
+    /// Gateway's JWT authorizer verifies and OpenID Connect Discovery requires), or
+    /// ES256 (smaller tokens).
+    #[arg(long, default_value = "RS256", value_parser = ["ES256", "RS256"])]
     algorithm: String,
     /// Switch on self-service registration (POST /users) and password change
     /// (POST /users/me/password), both off by default as in production.

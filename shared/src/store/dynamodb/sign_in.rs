@@ -113,6 +113,7 @@ fn pending_item(pending: &PendingAuthorization) -> Item {
         .string("prompt", &parameters.prompt.to_string())
         .optional_string("login_hint", parameters.login_hint.as_deref())
         .optional_string("nonce", parameters.nonce.as_deref())
+        .optional_string("hint_subject", parameters.hint_subject.as_deref())
         .number("created_at", pending.created_at)
         .optional_number("max_age", parameters.max_age)
         .number(TTL_ATTRIBUTE, pending.expires_at)
@@ -254,6 +255,7 @@ fn pending_from_item(id_hash: &str, item: &Item) -> Result<PendingAuthorization,
             },
             login_hint: a.optional_string("login_hint")?,
             nonce: a.optional_string("nonce")?,
+            hint_subject: a.optional_string("hint_subject")?,
         },
         created_at: a.number("created_at")?,
         expires_at: a.number(TTL_ATTRIBUTE)?,
@@ -515,6 +517,7 @@ mod tests {
                 max_age: Some(0),
                 login_hint: Some("alice".into()),
                 nonce: Some("n-1".into()),
+                hint_subject: Some("usr_hinted".into()),
             },
             created_at: 1_700_000_000,
             expires_at: 1_700_000_600,
@@ -581,8 +584,16 @@ mod tests {
         bare.parameters.max_age = None;
         bare.parameters.login_hint = None;
         bare.parameters.nonce = None;
+        bare.parameters.hint_subject = None;
         let item = pending_item(&bare);
-        for absent in ["state", "scope", "max_age", "login_hint", "nonce"] {
+        for absent in [
+            "state",
+            "scope",
+            "max_age",
+            "login_hint",
+            "nonce",
+            "hint_subject",
+        ] {
             assert!(!item.contains_key(absent), "{absent} is absent when None");
         }
         assert_eq!(pending_from_item(&bare.id_hash, &item).unwrap(), bare);

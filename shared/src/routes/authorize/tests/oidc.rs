@@ -685,14 +685,36 @@ async fn rp_initiated_logout_accepts_an_expired_hint_and_a_post_without_cookies(
             ..claims.clone()
         })
         .unwrap();
-    // An RP's form post (cross-site: the browser sends no Lax cookie with it).
+    // An RP's form post (cross-site: the browser sends no Lax cookie with it): the
+    // browser is sent to the same request as a top-level GET, which carries it.
     let response = Browser::default()
-        .post(&s.logout, "/logout", &format!("id_token_hint={expired}"))
+        .post(
+            &s.logout,
+            "/logout",
+            &format!("id_token_hint={expired}&state=p-1&client_id=web"),
+        )
+        .await;
+    let again = location(&response);
+    assert_eq!(again.path(), "/logout");
+    let query = query_of(&again);
+    assert_eq!(query["id_token_hint"], expired);
+    assert_eq!(
+        (query["state"].as_str(), query["client_id"].as_str()),
+        ("p-1", "web")
+    );
+    let sid = claims.sid.clone().unwrap();
+    assert!(
+        s.store.get_session(&sid).await.unwrap().is_some(),
+        "not yet"
+    );
+    let response = browser
+        .get(
+            &s.logout,
+            &format!("{}?{}", again.path(), again.query().unwrap()),
+        )
         .await;
     assert_eq!(response.status(), 200, "{}", response.body());
     assert!(response.body().contains("Signed out"));
-    // The hint's session ended all the same.
-    let sid = claims.sid.unwrap();
     assert!(s.store.get_session(&sid).await.unwrap().is_none());
     assert!(is_login_page(
         &browser.authorize(&s.authorize, &oidc_request("")).await
@@ -700,14 +722,150 @@ async fn rp_initiated_logout_accepts_an_expired_hint_and_a_post_without_cookies(
 }
 
 #[tokio::test]
-async fn hs256_deployments_issue_no_id_token_as_their_secret_is_never_published() {
+async fn hs256_deployments_refuse_openid_and_never_give_the_login_function_the_secret() {
     let key = keys::generate(SigningAlgorithm::Hs256).unwrap();
     let variables = key.environment();
     let extra: Vec<(&str, &str)> = variables.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let s = service_with(&extra).await;
-    let body = tokens_for(&s, &mut Browser::default(), &oidc_request("")).await;
+    // Core §3.1.3.3: an openid request would get no ID token, so it is refused.
+    let mut browser = Browser::default();
+    let response = browser.authorize(&s.authorize, &oidc_request("")).await;
+    assert_eq!(error_of(&response), "invalid_scope");
+    // Plain OAuth 2.0 works as before.
+    let body = tokens_for(&s, &mut browser, &request("&scope=read")).await;
     assert!(body.get("id_token").is_none(), "{body}");
-    // The access token still carries openid, and UserInfo answers.
-    let response = userinfo(&s, userinfo_get(body["access_token"].as_str().unwrap())).await;
+    // The authorize function starts without JWT_VERIFICATION_KEYS (the HMAC secret)…
+    let mut without_keys = s.env.clone();
+    without_keys.remove("JWT_VERIFICATION_KEYS");
+    assert!(AuthorizeEndpoint::from_env(&without_keys, s.store.clone()).is_ok());
+    assert!(crate::routes::authorize_function(&without_keys, s.store.clone()).is_ok());
+    // …while with an asymmetric key it needs the public keys for id_token_hint.
+    let mut es256 = env(&[]);
+    es256.remove("JWT_VERIFICATION_KEYS");
+    assert!(AuthorizeEndpoint::from_env(&es256, s.store.clone()).is_err());
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_asks_when_the_hint_is_not_for_this_browsers_session() {
+    let s = service().await;
+    s.add_user("bob", &["read"]).await;
+    // An old ID token of alice's, from a session that has ended since.
+    let mut browser = Browser::default();
+    let old = tokens_for(&s, &mut browser, &oidc_request("")).await;
+    let old_hint = old["id_token"].as_str().unwrap().to_owned();
+    let page = browser
+        .authorize(&s.authorize, &oidc_request("&prompt=login"))
+        .await;
+    let redirect = browser.log_in(&s.authorize, &page, "alice", PASSWORD).await;
+    let current = json(&s.exchange(&code_of(&redirect)).await);
+    let current_sid = claims_of(current["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(claims_of(&old_hint)["sid"].as_str().unwrap(), current_sid);
+    // Bob's ID token.
+    let mut bob_browser = Browser::default();
+    let page = bob_browser.authorize(&s.authorize, &oidc_request("")).await;
+    let redirect = bob_browser
+        .log_in(&s.authorize, &page, "bob", PASSWORD)
+        .await;
+    let bob = json(&s.exchange(&code_of(&redirect)).await);
+    let bob_hint = bob["id_token"].as_str().unwrap().to_owned();
+    let bob_sid = claims_of(&bob_hint)["sid"].as_str().unwrap().to_owned();
+    // §2: a hint that does not belong to the browser's session (an old one of the
+    // same user, or another user's) gets the question, and nothing ends yet.
+    for hint in [&old_hint, &bob_hint] {
+        let page = logout(&s, &mut browser, &format!("id_token_hint={hint}")).await;
+        assert_eq!(page.status(), 200, "{}", page.body());
+        assert!(
+            page.body().contains("id=\"logout-form\""),
+            "{}",
+            page.body()
+        );
+        assert!(s.store.get_session(&current_sid).await.unwrap().is_some());
+        assert!(s.store.get_session(&bob_sid).await.unwrap().is_some());
+    }
+    // Confirmed: this browser's session ends, and so does the hint's.
+    let page = logout(&s, &mut browser, &format!("id_token_hint={bob_hint}")).await;
+    let body = format!(
+        "id_token_hint={bob_hint}&csrf_token={}&decision=logout",
+        hidden(&page, "csrf_token")
+    );
+    assert_eq!(hidden(&page, "id_token_hint"), bob_hint);
+    let response = browser.post(&s.logout, "/logout", &body).await;
     assert_eq!(response.status(), 200, "{}", response.body());
+    assert!(s.store.get_session(&current_sid).await.unwrap().is_none());
+    assert!(s.store.get_session(&bob_sid).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_in_a_browser_without_a_session_ends_the_hints_session() {
+    let s = service().await;
+    let mut browser = Browser::default();
+    let body = tokens_for(&s, &mut browser, &oidc_request("")).await;
+    let hint = body["id_token"].as_str().unwrap();
+    let sid = claims_of(hint)["sid"].as_str().unwrap().to_owned();
+    // The relying party's server, or another browser, holding the token.
+    let response = logout(
+        &s,
+        &mut Browser::default(),
+        &format!("id_token_hint={hint}"),
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert!(response.body().contains("Signed out"));
+    assert!(s.store.get_session(&sid).await.unwrap().is_none());
+    assert!(is_login_page(
+        &browser.authorize(&s.authorize, &oidc_request("")).await
+    ));
+}
+
+#[tokio::test]
+async fn core_3_1_2_1_whoever_signs_in_must_be_the_id_token_hints_user() {
+    let s = service().await;
+    s.add_user("bob", &["read"]).await;
+    let alice = tokens_for(&s, &mut Browser::default(), &oidc_request("")).await;
+    let hint = alice["id_token"].as_str().unwrap().to_owned();
+    // A fresh browser: the login form; bob signs in instead of alice.
+    let mut browser = Browser::default();
+    let page = browser
+        .authorize(
+            &s.authorize,
+            &oidc_request(&format!("&id_token_hint={hint}")),
+        )
+        .await;
+    assert!(is_login_page(&page));
+    let response = browser.log_in(&s.authorize, &page, "bob", PASSWORD).await;
+    assert_eq!(error_of(&response), "login_required");
+    // alice herself gets her code.
+    let mut browser = Browser::default();
+    let page = browser
+        .authorize(
+            &s.authorize,
+            &oidc_request(&format!("&id_token_hint={hint}")),
+        )
+        .await;
+    let response = browser.log_in(&s.authorize, &page, "alice", PASSWORD).await;
+    code_of(&response);
+}
+
+#[tokio::test]
+async fn core_3_1_2_1_an_openid_request_must_name_its_redirect_uri() {
+    let s = service().await;
+    // `third` has exactly one redirect URI, which plain OAuth 2.0 may leave out.
+    let without = |scope: &str| {
+        format!(
+            "response_type=code&client_id=third&state=st-1&code_challenge={CHALLENGE}&code_challenge_method=S256&scope={scope}"
+        )
+    };
+    let mut browser = Browser::default();
+    let response = browser.authorize(&s.authorize, &without("openid")).await;
+    assert_error_page(&response, 400);
+    assert!(
+        response.body().contains("redirect_uri"),
+        "{}",
+        response.body()
+    );
+    let response = browser.authorize(&s.authorize, &without("read")).await;
+    assert!(is_login_page(&response), "{}", response.body());
 }
