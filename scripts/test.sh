@@ -15,41 +15,94 @@ mkdir -p .tmp
 # gigabytes of disk.
 export CARGO_INCREMENTAL=0
 
-step() { printf '\n==> %s\n' "$*"; }
+# Every step's duration, printed as a table when the run ends (passed or not), so the
+# cost of each check shows in CI logs.
+step_names=()
+step_seconds=()
+current_step=""
+current_start=0
+finish_step() {
+  if [ -n "$current_step" ]; then
+    step_names+=("$current_step")
+    step_seconds+=($(($(date +%s) - current_start)))
+    current_step=""
+  fi
+}
+step() {
+  finish_step
+  current_step="$*"
+  current_start=$(date +%s)
+  printf '\n==> %s\n' "$*"
+}
+run_started=$(date +%s)
+step_table() {
+  finish_step
+  printf '\n%-78s %7s\n' "Step" "Seconds"
+  for i in "${!step_names[@]}"; do
+    printf '%-78.78s %7d\n' "${step_names[$i]}" "${step_seconds[$i]}"
+  done
+  printf '%-78s %7d\n' "Total" $(($(date +%s) - run_started))
+}
+background_pids=()
+on_exit() {
+  local status=$?
+  for pid in "${background_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  step_table
+  exit "$status"
+}
+trap on_exit EXIT
 
-step "Python tools (moto server, cfn-lint, cargo-lambda, schemathesis) in .venv"
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-requirements=scripts/requirements-test.txt
-if ! sha256sum --status -c .venv/requirements.sha256 2>/dev/null; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
-  sha256sum "$requirements" > .venv/requirements.sha256
-fi
-export PATH="$root/.venv/bin:$PATH"
-
+# Python tools install in the background while Rust compiles: pip mostly waits on the
+# network, the compiler on the CPU.
+install_venv() { # DIR REQUIREMENTS LOG
+  if [ ! -x "$1/bin/python" ]; then
+    python3 -m venv "$1"
+  fi
+  if ! sha256sum --status -c "$1/requirements.sha256" 2>/dev/null; then
+    "$1/bin/pip" install --quiet --disable-pip-version-check -r "$2"
+    sha256sum "$2" > "$1/requirements.sha256"
+  fi
+} 
+step "Python tools in .venv (moto, cfn-lint, cargo-lambda, schemathesis, Playwright, Authlib) and .venv-sam (AWS SAM CLI), in the background"
 # aws-sam-cli pins a boto3 that moto's does not accept: a virtual environment of its own.
-step "AWS SAM CLI in .venv-sam"
-if [ ! -x .venv-sam/bin/python ]; then
-  python3 -m venv .venv-sam
-fi
-sam_requirements=scripts/requirements-sam.txt
-if ! sha256sum --status -c .venv-sam/requirements.sha256 2>/dev/null; then
-  .venv-sam/bin/pip install --quiet --disable-pip-version-check -r "$sam_requirements"
-  sha256sum "$sam_requirements" > .venv-sam/requirements.sha256
-fi
+install_venv .venv scripts/requirements-test.txt > .tmp/pip-test.log 2>&1 &
+pip_test_pid=$!
+install_venv .venv-sam scripts/requirements-sam.txt > .tmp/pip-sam.log 2>&1 &
+pip_sam_pid=$!
+background_pids+=("$pip_test_pid" "$pip_sam_pid")
+wait_for_pip() { # PID LOG
+  if ! wait "$1"; then
+    cat "$2" >&2
+    echo "installing the Python tools failed (log above)" >&2
+    exit 1
+  fi
+}
+export PATH="$root/.venv/bin:$PATH"
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "Installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
 
-step "Local DynamoDB-compatible server"
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# One debug build of every binary and test, with the features the whole workspace
+# resolves (tools/workspace-hack makes every other selection resolve the same ones), so
+# the tests, `cargo lambda watch` and the end-to-end scripts reuse these artifacts.
+step "Build every binary and test (debug, one feature set)"
+cargo build --workspace --all-targets --locked --quiet
+
+step "Local DynamoDB-compatible server (waits for the Python tools)"
+wait_for_pip "$pip_test_pid" .tmp/pip-test.log
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # moto serialised to one request at a time: see scripts/dynamodb_server.py.
 python3 scripts/dynamodb_server.py 127.0.0.1 "$port" > .tmp/moto.log 2>&1 &
 moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+background_pids+=("$moto_pid")
 for _ in $(seq 1 100); do
   if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
     break
@@ -65,31 +118,26 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-
-# The binaries the end-to-end tests start, built one package at a time as
-# `cargo lambda watch` builds them, so that both reuse the same artifacts.
-step "Build the function binaries and authctl"
-for package in token users-me well-known account authorize authctl local-server; do
-  cargo build --locked --quiet -p "$package"
-done
-
 step "Tests (unit, integration against DynamoDB, Lambda binaries, local server)"
 cargo nextest run --workspace --locked --no-fail-fast -E 'not binary(soak)'
 
-# Alone, so that its load neither slows the timing-sensitive tests nor is slowed by them.
-step "Soak: 20,000 mixed requests against the local server on a DynamoDB-compatible server"
+# Alone, so that its load neither slows the timing-sensitive tests nor is slowed by them;
+# the template checks (Python, one core) run beside it.
+step "Soak: 16,000 mixed requests in memory and 4,000 on a DynamoDB-compatible server; cfn-lint and sam validate beside it"
+wait_for_pip "$pip_sam_pid" .tmp/pip-sam.log
+( cfn-lint template.yaml &&
+  SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml --region us-east-1
+) > .tmp/template-checks.log 2>&1 &
+template_checks_pid=$!
+background_pids+=("$template_checks_pid")
 cargo nextest run --locked -p integration-tests --test soak --no-capture
-
-step "cfn-lint template.yaml"
-cfn-lint template.yaml
-
-step "sam validate --lint"
-SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml --region us-east-1
+if ! wait "$template_checks_pid"; then
+  cat .tmp/template-checks.log >&2
+  echo "cfn-lint or sam validate --lint failed (log above)" >&2
+  exit 1
+fi
+cat .tmp/template-checks.log
+echo "cfn-lint template.yaml and sam validate --lint: passed"
 
 step "cargo lambda watch"
 tests/cargo_lambda_watch.sh

@@ -899,7 +899,9 @@ impl Endpoint for AuthorizeEndpoint {
     }
 }
 
-#[cfg(any(test, feature = "test-support"))]
+/// A cookie-keeping browser for tests of the sign-in flow (this crate's and the
+/// integration tests'); always compiled, see [`crate::store::contract`].
+#[doc(hidden)]
 pub mod test_browser;
 
 #[cfg(test)]

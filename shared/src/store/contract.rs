@@ -1,7 +1,7 @@
 //! The behaviour every [`Store`] must have, as checks both implementations run: the
 //! in-memory store in this crate's unit tests, the DynamoDB store in `tests/`
 //! against the local server. One definition keeps the two from drifting apart.
-//! (Built only for tests and with the `test-support` feature.)
+//! (Test code: called by tests only.)
 
 use super::{AttemptAdmission, LoginAttempts, RotationError, Store, StoreError};
 use crate::clients::{ClientId, ClientRecord, GrantType};

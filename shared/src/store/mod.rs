@@ -2,7 +2,10 @@
 //! production implementation and [`MemoryStore`] serves the local server and
 //! unit tests.
 
-#[cfg(any(test, feature = "test-support"))]
+/// The store contract, for this crate's tests and the integration tests. Always
+/// compiled (no feature flag), so that every build of the workspace resolves one
+/// feature set; binaries that never call it carry none of it.
+#[doc(hidden)]
 pub mod contract;
 mod dynamodb;
 mod memory;

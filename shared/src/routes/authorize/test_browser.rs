@@ -1,6 +1,6 @@
 //! A browser for tests of the sign-in flow: a cookie jar in front of the authorize
 //! endpoint, and the form fields a person would submit. Used by this crate's route
-//! tests and, with the `test-support` feature, by the end-to-end tests on DynamoDB.
+//! tests and by the end-to-end tests on DynamoDB.
 
 use std::collections::HashMap;
 
