@@ -178,12 +178,25 @@ pub fn access_token_ttl(env: &dyn Environment) -> Result<u64, ConfigError> {
 }
 
 /// The signer from `JWT_ALGORITHM`, `JWT_SIGNING_KEY` (PEM, or the HS256 secret) and
-/// `JWT_SIGNING_KEY_ID` (the `kid`).
+/// `JWT_SIGNING_KEY_ID` (the `kid`). In Lambda both come from the secret that
+/// `JWT_SIGNING_KEY_SECRET` names ([`crate::signing_key_secret::resolve`]); a key in
+/// the environment itself is for development, and warned about elsewhere.
 pub fn token_signer(
     env: &dyn Environment,
     service: &ServiceSettings,
 ) -> Result<TokenSigner, ConfigError> {
     let algorithm = signing_algorithm(env)?;
+    let from_secret = env
+        .get(crate::signing_key_secret::SECRET_VARIABLE)
+        .is_some_and(|v| !v.trim().is_empty());
+    if !from_secret && !service.development_mode && env.get("JWT_SIGNING_KEY").is_some() {
+        tracing::warn!(
+            setting = "JWT_SIGNING_KEY",
+            "the private signing key is in an environment variable, which anyone allowed \
+             lambda:GetFunctionConfiguration can read; store it in Secrets Manager and set \
+             JWT_SIGNING_KEY_SECRET instead"
+        );
+    }
     let material = SecretString::from(required(env, "JWT_SIGNING_KEY")?);
     let key = keys::signing_key(algorithm, &material).map_err(|source| ConfigError::Key {
         var: "JWT_SIGNING_KEY",
@@ -202,13 +215,17 @@ pub fn token_signer(
     .map_err(|_| invalid("JWT_SIGNING_KEY", "cannot sign with this key"))
 }
 
-fn check_key_id(key_id: &str) -> Result<(), ConfigError> {
-    let ok = !key_id.is_empty()
+/// A `kid`: 1 to 64 characters from `A-Z a-z 0-9 - _ .`.
+pub fn is_valid_key_id(key_id: &str) -> bool {
+    !key_id.is_empty()
         && key_id.len() <= 64
         && key_id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn check_key_id(key_id: &str) -> Result<(), ConfigError> {
+    if is_valid_key_id(key_id) {
         Ok(())
     } else {
         Err(invalid(

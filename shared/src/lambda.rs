@@ -157,9 +157,19 @@ where
     F: FnOnce(&dyn Environment, Arc<dyn Store>) -> Result<E, ConfigError>,
 {
     crate::telemetry::init();
-    let env = ProcessEnvironment;
-    let endpoint = match config::store_settings(&env) {
-        Ok(settings) => build(&env, Arc::new(DynamoDbStore::connect(&settings).await)),
+    let process = ProcessEnvironment;
+    // The signing key from Secrets Manager, when JWT_SIGNING_KEY_SECRET names one
+    // (only the token function's template sets it).
+    let with_secret = match crate::signing_key_secret::resolve(&process).await {
+        Ok(with_secret) => with_secret,
+        Err(error) => return serve_or_refuse::<E>(Err(error)).await,
+    };
+    let env: &dyn Environment = match &with_secret {
+        Some(with_secret) => with_secret,
+        None => &process,
+    };
+    let endpoint = match config::store_settings(env) {
+        Ok(settings) => build(env, Arc::new(DynamoDbStore::connect(&settings).await)),
         Err(error) => Err(error),
     };
     serve_or_refuse(endpoint).await

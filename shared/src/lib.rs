@@ -26,10 +26,12 @@ pub mod refresh;
 pub mod routes;
 pub mod sessions;
 pub mod sign_in;
+pub mod signing_key_secret;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod tokens;
+pub mod trust_roots;
 pub mod users;
 
 /// Seconds since the Unix epoch. Every expiry and issue time in this crate uses it.

@@ -84,7 +84,6 @@ pub fn document_json(issuer: &str, optional: OptionalRoutes) -> String {
         crate::routes::token::TokenResponse,
         crate::users::PublicProfile,
         crate::oidc::UserClaims,
-        UserInfoForm,
         LogoutParameters,
         crate::routes::well_known::ServerMetadata,
     )),
@@ -202,14 +201,6 @@ struct ConsentForm {
     csrf_token: String,
     /// `allow` or `deny`.
     decision: String,
-}
-
-/// `POST /userinfo` form body (RFC 6750 §2.2): `access_token` and nothing else.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct UserInfoForm {
-    access_token: Option<String>,
 }
 
 /// `POST /logout` form fields: RP-Initiated Logout §2, and the confirmation page's.
@@ -507,15 +498,16 @@ fn users_me() {}
 #[allow(dead_code)]
 fn userinfo_get() {}
 
-/// The same, with the token in the header or as `access_token` in a form body
-/// (RFC 6750 §2.2), not both.
+/// The same. The token may also come as `access_token` in an
+/// `application/x-www-form-urlencoded` body instead of the header (RFC 6750 §2.2; both
+/// at once, or any other body parameter, is `invalid_request`). The body is left out of
+/// this description so that generated requests stay in the header form.
 #[utoipa::path(
     post,
     path = "/userinfo",
     tag = "openid",
     operation_id = "userinfoPost",
-    security((), ("bearer" = [])),
-    request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded"),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The claims", body = crate::oidc::UserClaims),
         (status = 400, description = "invalid_request", body = OAuthError),

@@ -57,6 +57,12 @@ async fn main() {
         }
     });
 
+    // A Secrets Manager stand-in answering every GetSecretValue with the key's
+    // document, for the token function as template.yaml deploys it (the key from
+    // JWT_SIGNING_KEY_SECRET): its cost is the difference between the two token rows.
+    let secrets = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let secrets_address = secrets.local_addr().unwrap();
+
     // RS256 by default, as template.yaml deploys; COLD_START_ALGORITHM=ES256 to compare.
     let algorithm = match std::env::var("COLD_START_ALGORITHM").as_deref() {
         Ok("ES256") => shared::keys::SigningAlgorithm::Es256,
@@ -74,6 +80,29 @@ async fn main() {
     .chain(key.environment())
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    let document = {
+        use secrecy::ExposeSecret;
+        shared::signing_key_secret::document_for(&key)
+            .expose_secret()
+            .to_owned()
+    };
+    tokio::spawn(serve_secret(secrets, document));
+    let mut secret_env = env.clone();
+    secret_env.remove("JWT_SIGNING_KEY");
+    secret_env.remove("JWT_SIGNING_KEY_ID");
+    secret_env.insert("JWT_SIGNING_KEY_SECRET".into(), "oauth/signing-key".into());
+    secret_env.insert(
+        "SECRETS_MANAGER_ENDPOINT".into(),
+        format!("http://{secrets_address}"),
+    );
+    // Dummy credentials and region, as Lambda would set them.
+    for (name, value) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+    ] {
+        secret_env.insert(name.into(), value.into());
+    }
 
     let functions = [
         Function {
@@ -86,6 +115,14 @@ async fn main() {
         },
         Function {
             binary: "token",
+            request: EventRequest {
+                method: "GET",
+                path: "/token",
+                ..Default::default()
+            },
+        },
+        Function {
+            binary: "token (key from the Secrets Manager stand-in)",
             request: EventRequest {
                 method: "GET",
                 path: "/token",
@@ -133,7 +170,10 @@ async fn main() {
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut hello_first = None;
     for function in functions {
-        let path = release.join(function.binary);
+        let from_secret = function.binary.starts_with("token (");
+        let binary = function.binary.split(' ').next().unwrap_or(function.binary);
+        let env = if from_secret { &secret_env } else { &env };
+        let path = release.join(binary);
         let size = std::fs::metadata(&path)
             .unwrap_or_else(|_| panic!("{} is missing: run scripts/bench.sh", path.display()))
             .len();
@@ -145,7 +185,7 @@ async fn main() {
             let runtime = FakeRuntimeApi::start().await;
             let before = connections.load(Ordering::SeqCst);
             let started = Instant::now();
-            let child = spawn_function(&path, &runtime, &env);
+            let child = spawn_function(&path, &runtime, env);
             let polled = runtime.next_poll().await;
             init_connections += connections.load(Ordering::SeqCst) - before;
             let outcome = runtime
@@ -173,5 +213,53 @@ async fn main() {
             function.binary,
             first / baseline
         );
+    }
+}
+
+/// Answers every request on `listener` as Secrets Manager answers GetSecretValue,
+/// with `document` as the secret's string.
+async fn serve_secret(listener: tokio::net::TcpListener, document: String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({
+        "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth/signing-key-AbCdEf",
+        "Name": "oauth/signing-key",
+        "VersionId": "00000000-0000-0000-0000-000000000001",
+        "SecretString": document,
+        "VersionStages": ["AWSCURRENT"],
+        "CreatedDate": 1.7e9
+    })
+    .to_string();
+    while let Ok((mut socket, _)) = listener.accept().await {
+        let body = body.clone();
+        tokio::spawn(async move {
+            // One request per connection is all a cold start makes.
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            loop {
+                let Ok(n) = socket.read(&mut buffer).await else {
+                    return;
+                };
+                if n == 0 {
+                    return;
+                }
+                request.extend_from_slice(&buffer[..n]);
+                if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        });
     }
 }

@@ -87,6 +87,7 @@ impl DynamoDbStore {
         let mut config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+            .http_client(crate::trust_roots::aws_https_client())
             .timeout_config(timeouts(Duration::from_secs(1), Duration::from_secs(3)))
             .retry_config(RetryConfig::standard().with_max_attempts(3))
             .use_fips(flag("AWS_USE_FIPS_ENDPOINT"))
@@ -108,6 +109,7 @@ impl DynamoDbStore {
     /// failing: 30 s per attempt, 2 minutes per operation.
     pub async fn connect_for_admin(settings: &StoreSettings) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::trust_roots::aws_https_client())
             .timeout_config(timeouts(Duration::from_secs(30), Duration::from_secs(120)))
             .retry_config(RetryConfig::standard().with_max_attempts(3));
         if let Some(endpoint) = &settings.endpoint_url {

@@ -343,12 +343,28 @@ enum KeyFormat {
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Generate a signing key with a fresh key id and print the settings that use it.
+    /// With --to-secret, store it in AWS Secrets Manager instead and print only the
+    /// public side (JWT_ALGORITHM, the kid, JWT_VERIFICATION_KEYS).
     Generate {
         /// RS256 by default: the algorithm API Gateway's JWT authorizer verifies.
         #[arg(long, value_enum, default_value = "RS256")]
         algorithm: Algorithm,
         #[arg(long, value_enum, default_value = "env")]
         format: KeyFormat,
+        /// The secret (name or ARN) to create, or to add a new current version to.
+        /// SECRETS_MANAGER_ENDPOINT overrides the endpoint (a local stand-in).
+        #[arg(long, value_name = "SECRET")]
+        to_secret: Option<String>,
+        /// With --to-secret: stage the key as AWSPENDING, not used to sign until
+        /// `authctl keys activate`, so that its public key can be published first.
+        #[arg(long, requires = "to_secret")]
+        pending: bool,
+    },
+    /// Make the secret's AWSPENDING key current (the rotation's switch). The token
+    /// function signs with it from its next cold start.
+    Activate {
+        #[arg(long, value_name = "SECRET")]
+        secret: String,
     },
 }
 
@@ -405,7 +421,13 @@ async fn run(command: Command) -> Result<(), String> {
             command: ConsentCommand::Show { consent },
         } => show_consent(&consent).await,
         Command::Keys {
-            command: KeysCommand::Generate { algorithm, format },
+            command:
+                KeysCommand::Generate {
+                    algorithm,
+                    format,
+                    to_secret,
+                    pending,
+                },
         } => {
             let algorithm = match algorithm {
                 Algorithm::Es256 => SigningAlgorithm::Es256,
@@ -413,7 +435,45 @@ async fn run(command: Command) -> Result<(), String> {
                 Algorithm::Hs256 => SigningAlgorithm::Hs256,
             };
             let key = keys::generate(algorithm).map_err(|e| e.to_string())?;
-            print_key(&key, format);
+            let Some(secret) = to_secret else {
+                print_key(&key, format, true);
+                return Ok(());
+            };
+            if algorithm == SigningAlgorithm::Hs256 {
+                // Its "public" key is the secret itself: nothing could be printed.
+                return Err("--to-secret takes ES256 or RS256 keys".into());
+            }
+            let client = shared::signing_key_secret::admin_client().await;
+            let stored = shared::signing_key_secret::store_key(&client, &secret, &key, pending)
+                .await
+                .map_err(|e| format!("secret {secret}: {e}"))?;
+            eprintln!(
+                "{}",
+                match stored {
+                    shared::signing_key_secret::Stored::Created =>
+                        format!("created secret {secret} holding the new key (current)"),
+                    shared::signing_key_secret::Stored::NewCurrentVersion => format!(
+                        "stored the new key as the current version of {secret}; functions sign with it from their next cold start"
+                    ),
+                    shared::signing_key_secret::Stored::Pending => format!(
+                        "staged the new key as AWSPENDING in {secret}: publish its public key, then run authctl keys activate --secret {secret}"
+                    ),
+                }
+            );
+            print_key(&key, format, false);
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Activate { secret },
+        } => {
+            let client = shared::signing_key_secret::admin_client().await;
+            let key_id = shared::signing_key_secret::activate_pending(&client, &secret)
+                .await
+                .map_err(|e| format!("secret {secret}: {e}"))?;
+            println!("JWT_SIGNING_KEY_ID='{key_id}'");
+            eprintln!(
+                "the key {key_id} is current in {secret}; token functions sign with it from their next cold start (see the README's rotation steps)"
+            );
             Ok(())
         }
     }
@@ -961,10 +1021,16 @@ fn read_new_password(policy: &PasswordPolicy, username: &str) -> Result<SecretSt
     Ok(password)
 }
 
-fn print_key(key: &keys::GeneratedKey, format: KeyFormat) {
+/// The settings of a key; with `private` false, only the public side (the key went
+/// to Secrets Manager and is never printed).
+fn print_key(key: &keys::GeneratedKey, format: KeyFormat, private: bool) {
     // One-line PEM: no newlines or escapes for env files, shells or CloudFormation
     // parameters to mangle. The service reads it back as ordinary PEM.
-    let settings = key.environment();
+    let settings: Vec<(&str, String)> = key
+        .environment()
+        .into_iter()
+        .filter(|(name, _)| private || *name != "JWT_SIGNING_KEY")
+        .collect();
     match format {
         KeyFormat::Env => {
             for (name, value) in settings {
