@@ -157,9 +157,19 @@ where
     F: FnOnce(&dyn Environment, Arc<dyn Store>) -> Result<E, ConfigError>,
 {
     crate::telemetry::init();
+    serve_or_refuse(build_with_store(&ProcessEnvironment, build).await).await
+}
+
+/// [`start`] for the function that signs: the signing key first comes from the
+/// Secrets Manager secret `JWT_SIGNING_KEY_SECRET` names, when it is set. Only the
+/// token function calls this, so only its binary carries the Secrets Manager client.
+pub async fn start_signing<E, F>(build: F) -> Result<(), lambda_http::Error>
+where
+    E: Endpoint,
+    F: FnOnce(&dyn Environment, Arc<dyn Store>) -> Result<E, ConfigError>,
+{
+    crate::telemetry::init();
     let process = ProcessEnvironment;
-    // The signing key from Secrets Manager, when JWT_SIGNING_KEY_SECRET names one
-    // (only the token function's template sets it).
     let with_secret = match crate::signing_key_secret::resolve(&process).await {
         Ok(with_secret) => with_secret,
         Err(error) => return serve_or_refuse::<E>(Err(error)).await,
@@ -168,11 +178,15 @@ where
         Some(with_secret) => with_secret,
         None => &process,
     };
-    let endpoint = match config::store_settings(env) {
-        Ok(settings) => build(env, Arc::new(DynamoDbStore::connect(&settings).await)),
-        Err(error) => Err(error),
-    };
-    serve_or_refuse(endpoint).await
+    serve_or_refuse(build_with_store(env, build).await).await
+}
+
+async fn build_with_store<E, F>(env: &dyn Environment, build: F) -> Result<E, ConfigError>
+where
+    F: FnOnce(&dyn Environment, Arc<dyn Store>) -> Result<E, ConfigError>,
+{
+    let settings = config::store_settings(env)?;
+    build(env, Arc::new(DynamoDbStore::connect(&settings).await))
 }
 
 /// [`start`] for a function that needs no table.

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::start(shared::routes::token_function).await
+    shared::lambda::start_signing(shared::routes::token_function).await
 }
