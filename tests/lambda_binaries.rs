@@ -2,9 +2,10 @@
 //! stand-in for the Runtime API, against the DynamoDB-compatible server. This is the
 //! packaging path: `main`, configuration from the environment, the runtime loop.
 
-use integration_tests::runtime_api::{FakeRuntimeApi, Outcome, function_binary, spawn_function};
+use integration_tests::runtime_api::{
+    FakeRuntimeApi, Outcome, function_binary, refused_token_start_output, spawn_function,
+};
 use integration_tests::*;
-use tokio::io::AsyncReadExt;
 
 fn response_of(outcome: Outcome) -> serde_json::Value {
     match outcome {
@@ -198,39 +199,11 @@ async fn the_authorize_binary_serves_the_login_page_without_a_signing_key() {
     assert_eq!(response["statusCode"], 400, "{response}");
 }
 
-/// Starts the token binary with `env`, expects it to exit with an error before
-/// serving, and returns everything it printed.
-async fn refused_start_output(env: &std::collections::HashMap<String, String>) -> String {
-    let runtime = FakeRuntimeApi::start().await;
-    let mut child = spawn_function(&function_binary("token"), &runtime, env);
-    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
-        .await
-        .expect("the process exits")
-        .unwrap();
-    assert!(!status.success());
-    let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    output
-}
-
 #[tokio::test]
 async fn a_function_without_a_signing_key_refuses_to_start() {
     let mut env = service_env("unused");
     let key = env.remove("JWT_SIGNING_KEY").unwrap();
-    let output = refused_start_output(&env).await;
+    let output = refused_token_start_output(&env).await;
     assert!(output.contains("JWT_SIGNING_KEY is required"), "{output}");
     assert!(
         !output.contains(&key[30..60]),
@@ -246,7 +219,7 @@ async fn a_function_with_a_weak_key_refuses_to_start_and_never_prints_it() {
         "JWT_SIGNING_KEY".into(),
         "too-short-secret-0123456789".into(),
     );
-    let output = refused_start_output(&env).await;
+    let output = refused_token_start_output(&env).await;
     assert!(output.contains("at least 32"), "{output}");
     assert!(!output.contains("too-short-secret"), "{output}");
 }

@@ -7,9 +7,11 @@
 use std::collections::HashMap;
 use std::process::{Command, Output};
 
-use integration_tests::runtime_api::{FakeRuntimeApi, Outcome, function_binary, spawn_function};
+use integration_tests::runtime_api::{
+    FakeRuntimeApi, Outcome, function_binary, printed_output, refused_token_start_output,
+    spawn_function,
+};
 use integration_tests::*;
-use tokio::io::AsyncReadExt;
 
 fn authctl(args: &[&str]) -> Output {
     Command::new(function_binary("authctl"))
@@ -92,22 +94,7 @@ async fn access_token_and_output(env: &HashMap<String, String>) -> (String, Stri
     let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     let token = body["access_token"].as_str().unwrap().to_owned();
     child.kill().await.unwrap();
-    let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    (token, output)
+    (token, printed_output(&mut child).await)
 }
 
 fn kid_of(token: &str) -> String {
@@ -198,34 +185,6 @@ async fn a_key_in_the_environment_works_with_a_warning() {
     development.insert("AUTH_DEVELOPMENT_MODE".into(), "true".into());
     let (_, output) = access_token_and_output(&development).await;
     assert!(!output.contains("store it in Secrets Manager"), "{output}");
-}
-
-/// Starts the token binary with `env`, expects it to exit before serving, and
-/// returns everything it printed.
-async fn refused_start_output(env: &HashMap<String, String>) -> String {
-    let runtime = FakeRuntimeApi::start().await;
-    let mut child = spawn_function(&function_binary("token"), &runtime, env);
-    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
-        .await
-        .expect("the process exits")
-        .unwrap();
-    assert!(!status.success());
-    let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    output
 }
 
 #[tokio::test]
@@ -323,7 +282,7 @@ async fn a_missing_malformed_mismatched_or_unreachable_secret_is_a_refusal_to_st
         ),
     ];
     for (env, reason) in cases {
-        let output = refused_start_output(&env).await;
+        let output = refused_token_start_output(&env).await;
         assert!(output.contains("refusing to start"), "{output}");
         assert!(output.contains(reason), "{reason}: {output}");
         assert!(output.contains("JWT_SIGNING_KEY_SECRET"), "{output}");

@@ -272,12 +272,6 @@ pub fn id_token_hint_verifier(
     token_verifier(env, service).map(Some)
 }
 
-/// Whether this deployment speaks OpenID Connect: ID tokens need a key relying
-/// parties can verify from the JWKS, so not under HS256.
-pub fn openid_connect_enabled(env: &dyn Environment) -> Result<bool, ConfigError> {
-    Ok(signing_algorithm(env)? != SigningAlgorithm::Hs256)
-}
-
 /// The JWKS document (RFC 7517 §5) of `JWT_VERIFICATION_KEYS`, sorted by key id:
 /// public keys only; empty for HS256, whose secrets are never published.
 pub fn public_key_set(env: &dyn Environment) -> Result<serde_json::Value, ConfigError> {

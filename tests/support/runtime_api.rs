@@ -195,3 +195,29 @@ pub fn spawn_function(
         .spawn()
         .expect("start the function binary")
 }
+
+/// Everything a function process printed (stdout, then stderr), once it has ended.
+pub async fn printed_output(child: &mut tokio::process::Child) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut output = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout.read_to_string(&mut output).await.unwrap();
+    }
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut output).await.unwrap();
+    }
+    output
+}
+
+/// Starts the token binary with `env`, expects it to exit with an error before
+/// serving, and returns everything it printed.
+pub async fn refused_token_start_output(env: &std::collections::HashMap<String, String>) -> String {
+    let runtime = FakeRuntimeApi::start().await;
+    let mut child = spawn_function(&function_binary("token"), &runtime, env);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    assert!(!status.success());
+    printed_output(&mut child).await
+}
