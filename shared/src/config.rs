@@ -204,15 +204,13 @@ pub fn token_signer(
     })?;
     let key_id = required(env, "JWT_SIGNING_KEY_ID")?;
     check_key_id(&key_id)?;
-    TokenSigner::new(
-        algorithm,
+    Ok(TokenSigner::new(
         key_id,
         key,
         service.issuer.clone(),
         service.audience.clone(),
         access_token_ttl(env)?,
-    )
-    .map_err(|_| invalid("JWT_SIGNING_KEY", "cannot sign with this key"))
+    ))
 }
 
 /// A `kid`: 1 to 64 characters from `A-Z a-z 0-9 - _ .`.

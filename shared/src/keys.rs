@@ -6,7 +6,7 @@
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKey as RsaPublicKey};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The JWS algorithms this server signs with (RFC 7518 §3.1).
@@ -137,21 +137,76 @@ fn expect_tag(pem: &pem::Pem, expected: &'static [&'static str]) -> Result<(), K
     }
 }
 
+/// A private signing key, parsed and checked once at start-up and then kept parsed.
+///
+/// aws-lc checks a key's consistency when it parses it (`RSA_check_key` for RSA, the
+/// public point against the private scalar for P-256), so a key that parses signs:
+/// the function needs no probe signature at start-up. `jsonwebtoken`'s own signer
+/// takes the key as DER and parses it again for every token, `RSA_check_key`
+/// included, which for RS256 cost more than the signature itself (BENCHMARKS.md,
+/// "Cold start").
+pub struct SigningKey(SigningKeyPair);
+
+enum SigningKeyPair {
+    Es256(EcdsaKeyPair),
+    Rs256(RsaKeyPair),
+    Hs256(Box<aws_lc_rs::hmac::Key>),
+}
+
+impl SigningKey {
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        match self.0 {
+            SigningKeyPair::Es256(_) => SigningAlgorithm::Es256,
+            SigningKeyPair::Rs256(_) => SigningAlgorithm::Rs256,
+            SigningKeyPair::Hs256(_) => SigningAlgorithm::Hs256,
+        }
+    }
+
+    /// The JWS signature of `message` (RFC 7518 §3.2–3.4; for ES256 the fixed-size
+    /// `R || S` form that §3.4 requires, not DER).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        let random = aws_lc_rs::rand::SystemRandom::new();
+        match &self.0 {
+            SigningKeyPair::Es256(pair) => Ok(pair.sign(&random, message)?.as_ref().to_vec()),
+            SigningKeyPair::Rs256(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &random,
+                    message,
+                    &mut signature,
+                )?;
+                Ok(signature)
+            }
+            SigningKeyPair::Hs256(key) => Ok(aws_lc_rs::hmac::sign(key, message).as_ref().to_vec()),
+        }
+    }
+}
+
+/// Names the algorithm only: never key material.
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SigningKey")
+            .field(&self.algorithm().name())
+            .finish()
+    }
+}
+
 /// Parses the private signing key, checking its type and strength. ES256 and RS256
 /// take PEM (PKCS#8 `PRIVATE KEY`; RS256 also PKCS#1 `RSA PRIVATE KEY`); HS256 takes
 /// the secret itself.
 pub fn signing_key(
     algorithm: SigningAlgorithm,
     material: &SecretString,
-) -> Result<EncodingKey, KeyError> {
+) -> Result<SigningKey, KeyError> {
     let material = material.expose_secret();
-    match algorithm {
+    let pair = match algorithm {
         SigningAlgorithm::Es256 => {
             let pem = parse_pem(material)?;
             expect_tag(&pem, &["PRIVATE KEY"])?;
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pem.contents())
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pem.contents())
                 .map_err(|_| KeyError::NotP256)?;
-            EncodingKey::from_ec_pem(pem::encode(&pem).as_bytes()).map_err(|_| KeyError::NotP256)
+            SigningKeyPair::Es256(pair)
         }
         SigningAlgorithm::Rs256 => {
             let pem = parse_pem(material)?;
@@ -166,13 +221,17 @@ pub fn signing_key(
             if bits < MIN_RSA_BITS {
                 return Err(KeyError::RsaTooShort(bits));
             }
-            EncodingKey::from_rsa_pem(pem::encode(&pem).as_bytes()).map_err(|_| KeyError::NotRsa)
+            SigningKeyPair::Rs256(pair)
         }
         SigningAlgorithm::Hs256 => {
             check_secret(material)?;
-            Ok(EncodingKey::from_secret(material.as_bytes()))
+            SigningKeyPair::Hs256(Box::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                material.as_bytes(),
+            )))
         }
-    }
+    };
+    Ok(SigningKey(pair))
 }
 
 /// Parses a verification key: a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) for ES256 and
@@ -390,7 +449,7 @@ mod tests {
             let mut header = jsonwebtoken::Header::new(algorithm.jwt_algorithm());
             header.kid = Some(key.key_id.clone());
             let claims = serde_json::json!({"sub": "s", "exp": crate::now_unix() + 60});
-            let token = jsonwebtoken::encode(
+            let token = crate::tokens::encode_jwt(
                 &header,
                 &claims,
                 &signing_key(algorithm, &key.signing_key).unwrap(),

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::SigningAlgorithm;
+use crate::keys::{SigningAlgorithm, SigningKey};
 use crate::oauth::ScopeSet;
 
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
@@ -130,37 +130,59 @@ pub struct IssuedToken {
     pub claims: AccessTokenClaims,
 }
 
+/// A JWT in the JWS Compact Serialization (RFC 7515 §7.1): the base64url header and
+/// claims, each their JSON, and the signature over the two, joined by dots. Signed
+/// here rather than by `jsonwebtoken::encode`, which would parse the key again for
+/// every token (see [`SigningKey`]); the header's `alg` must be the key's.
+pub fn encode_jwt<T: Serialize>(
+    header: &Header,
+    claims: &T,
+    key: &SigningKey,
+) -> Result<String, TokenError> {
+    if header.alg != key.algorithm().jwt_algorithm() {
+        return Err(TokenError::SigningFailed);
+    }
+    let header = serde_json::to_vec(header).map_err(|_| TokenError::SigningFailed)?;
+    let claims = serde_json::to_vec(claims).map_err(|_| TokenError::SigningFailed)?;
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(claims, &mut token);
+    let signature = key
+        .sign(token.as_bytes())
+        .map_err(|_| TokenError::SigningFailed)?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
+}
+
 /// Mints access tokens with one key. Only the token function holds one.
 pub struct TokenSigner {
     algorithm: SigningAlgorithm,
     key_id: String,
-    key: EncodingKey,
+    key: SigningKey,
     issuer: String,
     audience: String,
     lifetime_seconds: u64,
 }
 
 impl TokenSigner {
-    /// Builds the signer and signs one probe token, so that a key that parses but
-    /// cannot sign stops the function at start-up instead of failing every request.
+    /// The key was checked when it was parsed ([`SigningKey`]): nothing is signed
+    /// here.
     pub fn new(
-        algorithm: SigningAlgorithm,
         key_id: String,
-        key: EncodingKey,
+        key: SigningKey,
         issuer: String,
         audience: String,
         lifetime_seconds: u64,
-    ) -> Result<Self, TokenError> {
-        let signer = TokenSigner {
-            algorithm,
+    ) -> Self {
+        TokenSigner {
+            algorithm: key.algorithm(),
             key_id,
             key,
             issuer,
             audience,
             lifetime_seconds,
-        };
-        signer.issue("probe", None, None, &ScopeSet::default())?;
-        Ok(signer)
+        }
     }
 
     /// The `iss` of every token this signer mints.
@@ -179,7 +201,7 @@ impl TokenSigner {
         let mut header = Header::new(self.algorithm.jwt_algorithm());
         header.typ = Some(ID_TOKEN_TYPE.to_owned());
         header.kid = Some(self.key_id.clone());
-        jsonwebtoken::encode(&header, claims, &self.key).map_err(|_| TokenError::SigningFailed)
+        encode_jwt(&header, claims, &self.key)
     }
 
     pub fn issue(
@@ -204,8 +226,7 @@ impl TokenSigner {
         let mut header = Header::new(self.algorithm.jwt_algorithm());
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(self.key_id.clone());
-        let access_token = jsonwebtoken::encode(&header, &claims, &self.key)
-            .map_err(|_| TokenError::SigningFailed)?;
+        let access_token = encode_jwt(&header, &claims, &self.key)?;
         Ok(IssuedToken {
             access_token,
             expires_in: self.lifetime_seconds,
@@ -355,14 +376,12 @@ mod tests {
 
     fn signer_for(key: &GeneratedKey, lifetime: u64) -> TokenSigner {
         TokenSigner::new(
-            key.algorithm,
             key.key_id.clone(),
             keys::signing_key(key.algorithm, &key.signing_key).unwrap(),
             ISSUER.into(),
             AUDIENCE.into(),
             lifetime,
         )
-        .unwrap()
     }
 
     fn verifier_for(keys_: &[&GeneratedKey]) -> TokenVerifier {
@@ -379,6 +398,68 @@ mod tests {
         TokenVerifier::new(algorithm, map, ISSUER, AUDIENCE)
     }
 
+    /// RFC 7515 §7.1: for the deterministic algorithms (RS256 is PKCS#1 v1.5, HS256 an
+    /// HMAC) our JWS is byte for byte the one `jsonwebtoken` makes from the same key;
+    /// ES256's signature is randomised, so it is checked by verifying it. A header
+    /// naming another algorithm than the key's is refused.
+    #[test]
+    fn rfc7515_compact_jws_matches_jsonwebtoken() {
+        let claims = serde_json::json!({"sub": "usr_1", "exp": crate::now_unix() + 60, "n": "é"});
+        for algorithm in [
+            SigningAlgorithm::Rs256,
+            SigningAlgorithm::Hs256,
+            SigningAlgorithm::Es256,
+        ] {
+            let key = keys::generate(algorithm).unwrap();
+            let mut header = Header::new(algorithm.jwt_algorithm());
+            header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+            header.kid = Some(key.key_id.clone());
+            let ours = encode_jwt(
+                &header,
+                &claims,
+                &keys::signing_key(algorithm, &key.signing_key).unwrap(),
+            )
+            .unwrap();
+            let material = key.signing_key.expose_secret().as_bytes();
+            let theirs_key = match algorithm {
+                SigningAlgorithm::Rs256 => jsonwebtoken::EncodingKey::from_rsa_pem(material),
+                SigningAlgorithm::Es256 => jsonwebtoken::EncodingKey::from_ec_pem(material),
+                SigningAlgorithm::Hs256 => Ok(jsonwebtoken::EncodingKey::from_secret(material)),
+            }
+            .unwrap();
+            let theirs = jsonwebtoken::encode(&header, &claims, &theirs_key).unwrap();
+            if algorithm == SigningAlgorithm::Es256 {
+                let (ours_signed, _) = ours.rsplit_once('.').unwrap();
+                let (theirs_signed, _) = theirs.rsplit_once('.').unwrap();
+                assert_eq!(ours_signed, theirs_signed);
+            } else {
+                assert_eq!(ours, theirs, "{algorithm:?}");
+            }
+            let decoding =
+                keys::verification_key(algorithm, key.verification_key.expose_secret()).unwrap();
+            let mut validation = Validation::new(algorithm.jwt_algorithm());
+            validation.required_spec_claims.clear();
+            let decoded =
+                jsonwebtoken::decode::<serde_json::Value>(&ours, &decoding, &validation).unwrap();
+            assert_eq!(decoded.claims, claims);
+
+            let other = match algorithm {
+                SigningAlgorithm::Es256 => jsonwebtoken::Algorithm::RS256,
+                _ => jsonwebtoken::Algorithm::ES256,
+            };
+            let wrong = Header::new(other);
+            assert_eq!(
+                encode_jwt(
+                    &wrong,
+                    &claims,
+                    &keys::signing_key(algorithm, &key.signing_key).unwrap()
+                )
+                .err(),
+                Some(TokenError::SigningFailed)
+            );
+        }
+    }
+
     fn b64(value: &serde_json::Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
     }
@@ -392,7 +473,7 @@ mod tests {
         let mut h: Header = serde_json::from_value(header.clone()).unwrap();
         h.alg = key.algorithm.jwt_algorithm();
         let encoding = keys::signing_key(key.algorithm, &key.signing_key).unwrap();
-        let token = jsonwebtoken::encode(&h, &claims, &encoding).unwrap();
+        let token = encode_jwt(&h, &claims, &encoding).unwrap();
         // Swap in the exact header we want, keeping the signature of the original
         // only where the header is unchanged.
         if serde_json::to_value(&h).unwrap() == header {
@@ -574,7 +655,9 @@ mod tests {
             jsonwebtoken::encode(
                 &h,
                 &valid_claims(),
-                &EncodingKey::from_secret(key.verification_key.expose_secret().as_bytes()),
+                &jsonwebtoken::EncodingKey::from_secret(
+                    key.verification_key.expose_secret().as_bytes(),
+                ),
             )
             .unwrap()
         };
