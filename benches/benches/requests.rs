@@ -1,4 +1,5 @@
-//! Per-request costs, in process: signing and verifying access tokens per algorithm,
+//! Per-request costs, in process: signing and verifying access tokens per algorithm
+//! (and signing by `jsonwebtoken::encode`, for comparison),
 //! bcrypt at costs 10 and 12, and the whole `/token` and `/users/me` handlers on the
 //! in-memory store. `/users/me` should cost about one signature verification, and
 //! `/token` about one bcrypt verification: the ratios are in BENCHMARKS.md. Also the
@@ -282,5 +283,35 @@ fn adapter(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tokens, bcrypt, handlers, growth, adapter);
+/// The same header and claims signed by `shared::tokens::encode_jwt` (key parsed once) and
+/// by `jsonwebtoken::encode`, which parses the key for every token (what `TokenSigner`
+/// did until 2026-12-07).
+fn jws(c: &mut Criterion) {
+    let mut group = c.benchmark_group("jws");
+    for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::Rs256] {
+        let key = keys::generate(algorithm).unwrap();
+        let ours = keys::signing_key(algorithm, &key.signing_key).unwrap();
+        let pem = secrecy::ExposeSecret::expose_secret(&key.signing_key).as_bytes();
+        let theirs = match algorithm {
+            SigningAlgorithm::Rs256 => jsonwebtoken::EncodingKey::from_rsa_pem(pem),
+            _ => jsonwebtoken::EncodingKey::from_ec_pem(pem),
+        }
+        .unwrap();
+        let mut header = jsonwebtoken::Header::new(algorithm.jwt_algorithm());
+        header.kid = Some(key.key_id.clone());
+        let claims = serde_json::json!({
+            "iss": "https://auth.example.test", "sub": "usr_x", "aud": "https://api.example.test",
+            "exp": 1_900_000_000, "iat": 1_800_000_000, "jti": "0123456789abcdef", "scope": "read write",
+        });
+        group.bench_function(format!("encode_jwt {}", algorithm.name()), |b| {
+            b.iter(|| shared::tokens::encode_jwt(&header, &claims, &ours).unwrap())
+        });
+        group.bench_function(format!("jsonwebtoken::encode {}", algorithm.name()), |b| {
+            b.iter(|| jsonwebtoken::encode(&header, &claims, &theirs).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tokens, jws, bcrypt, handlers, growth, adapter);
 criterion_main!(benches);
