@@ -157,7 +157,6 @@ pub fn encode_jwt<T: Serialize>(
 
 /// Mints access tokens with one key. Only the token function holds one.
 pub struct TokenSigner {
-    algorithm: SigningAlgorithm,
     key_id: String,
     key: SigningKey,
     issuer: String,
@@ -176,7 +175,6 @@ impl TokenSigner {
         lifetime_seconds: u64,
     ) -> Self {
         TokenSigner {
-            algorithm: key.algorithm(),
             key_id,
             key,
             issuer,
@@ -191,14 +189,14 @@ impl TokenSigner {
     }
 
     pub fn algorithm(&self) -> SigningAlgorithm {
-        self.algorithm
+        self.key.algorithm()
     }
 
     /// Signs an OpenID Connect ID token (Core §2): `typ` `JWT`, never `at+jwt`, so
     /// that no ID token passes as an access token at a resource server (RFC 8725
     /// §3.11), and the same `kid` and key as access tokens, published in the JWKS.
     pub fn sign_id_token(&self, claims: &crate::oidc::IdTokenClaims) -> Result<String, TokenError> {
-        let mut header = Header::new(self.algorithm.jwt_algorithm());
+        let mut header = Header::new(self.algorithm().jwt_algorithm());
         header.typ = Some(ID_TOKEN_TYPE.to_owned());
         header.kid = Some(self.key_id.clone());
         encode_jwt(&header, claims, &self.key)
@@ -223,7 +221,7 @@ impl TokenSigner {
             scope: (!scope.is_empty()).then(|| scope.to_string()),
             username: username.map(str::to_owned),
         };
-        let mut header = Header::new(self.algorithm.jwt_algorithm());
+        let mut header = Header::new(self.algorithm().jwt_algorithm());
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(self.key_id.clone());
         let access_token = encode_jwt(&header, &claims, &self.key)?;
