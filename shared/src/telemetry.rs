@@ -2,6 +2,9 @@
 //! CloudWatch Logs. Nothing in this crate logs a password, token or hash.
 
 use tracing::Level;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Crates whose debug and trace output would contain request bodies (passwords,
 /// tokens) or stored items (hashes). They are capped at `info` whatever `RUST_LOG`
@@ -15,10 +18,6 @@ const CAPPED_AT_INFO: [&str; 7] = [
     "aws_sdk_dynamodb",
     "hyper",
 ];
-
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 /// For command-line tools: JSON lines on standard error (standard output is the
 /// command's own), audit events and warnings only.
@@ -54,8 +53,9 @@ pub fn init() {
 /// written.
 ///
 /// `tracing_subscriber`'s `Targets`, not its `EnvFilter`: `EnvFilter`'s span and field
-/// filters bring two regular-expression engines into every binary (about 300 kB), and
-/// a Lambda function's log filter needs neither.
+/// filters bring two regular-expression engines into every binary (each x86-64 binary
+/// was about 1 MB larger with them, BENCHMARKS.md), and a Lambda function's log filter
+/// needs neither.
 pub fn log_filter(rust_log: Option<&str>) -> Targets {
     let mut filter = rust_log
         .and_then(|value| value.parse::<Targets>().ok())
